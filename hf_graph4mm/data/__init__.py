@@ -1,0 +1,1 @@
+"""Dataset builders for the raw WikiWeb2M, Ele-Fashion and MMSA releases."""

@@ -1,0 +1,1 @@
+"""Configs and PreTrainedModels, one folder per model family."""

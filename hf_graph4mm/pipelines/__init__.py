@@ -1,0 +1,1 @@
+"""pipeline() tasks, registered on import."""

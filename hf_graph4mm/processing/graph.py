@@ -1,0 +1,313 @@
+"""The multimodal graph: nodes with an optional text and an optional image, and edges.
+
+A node may carry text, an image, or both; a node with neither is an error. Images are
+kept as given (a ``PIL.Image.Image``, a filesystem path, or encoded bytes) and decoded
+only when a processor needs pixels, so a 100k-node graph costs no image memory.
+
+Edges are stored once as a ``[2, E]`` int64 array (``edge_index[0]`` = source,
+``edge_index[1]`` = destination). Undirected graphs keep each edge once as given and
+are symmetrised in the CSR neighbour index used for traversal.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+try:  # torch is a hard dependency of the package, but the graph type works on numpy too
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+ImageLike = Union["PIL.Image.Image", str, os.PathLike, bytes]  # noqa: F821
+
+EDGE_TYPES = ("text-text", "image-image", "text-image")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of a :class:`MultimodalGraph` as handed back by ``graph[i]``."""
+
+    index: int
+    id: Any
+    text: str | None
+    image: ImageLike | None
+    label: Any = None
+
+    @property
+    def has_text(self) -> bool:
+        return self.text is not None
+
+    @property
+    def has_image(self) -> bool:
+        return self.image is not None
+
+
+def _as_edge_index(edges, graph_name: str) -> np.ndarray:
+    """Turn pairs or a ``[2, E]`` tensor/array into a ``[2, E]`` int64 array."""
+    if edges is None:
+        return np.zeros((2, 0), dtype=np.int64)
+    if torch is not None and isinstance(edges, torch.Tensor):
+        edges = edges.detach().cpu().numpy()
+    if isinstance(edges, np.ndarray):
+        array = edges
+        if array.ndim != 2 or (array.shape[0] != 2 and array.shape[1] != 2):
+            raise ValueError(
+                f"graph {graph_name!r}: edges must be a [2, E] array or a list of pairs, got shape {array.shape}"
+            )
+        if array.shape[0] != 2:  # [E, 2] given as pairs
+            array = array.T
+    else:
+        pairs = list(edges)
+        for position, pair in enumerate(pairs):
+            if len(pair) != 2:
+                raise ValueError(
+                    f"graph {graph_name!r}: edge #{position} {pair!r} is not a (source, target) pair"
+                )
+        array = np.asarray(pairs, dtype=np.int64).reshape(-1, 2).T
+    if array.size and not np.issubdtype(array.dtype, np.integer) and not np.all(np.mod(array, 1) == 0):
+        raise ValueError(f"graph {graph_name!r}: edge indices must be integers")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def load_image(image: ImageLike):
+    """Decode an image given as a PIL image, a path or encoded bytes into an RGB PIL image."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    if isinstance(image, (bytes, bytearray)):
+        return Image.open(io.BytesIO(image)).convert("RGB")
+    if isinstance(image, dict) and ("bytes" in image or "path" in image):  # a datasets.Image() cell
+        return load_image(image.get("bytes") or image["path"])
+    if isinstance(image, (str, os.PathLike)):
+        with Image.open(image) as opened:
+            return opened.convert("RGB")
+    raise TypeError(f"cannot read an image from {type(image).__name__}")
+
+
+class MultimodalGraph:
+    """A graph whose nodes carry an optional text and an optional image.
+
+    Args:
+        texts: one entry per node, ``None`` where the node has no text.
+        images: one entry per node (PIL image, path or bytes), ``None`` where it has none.
+            Either of ``texts``/``images`` may be omitted (then no node has that modality).
+        edges: ``[(source, target), ...]`` pairs or a ``[2, E]`` tensor/array of node indices.
+        directed: if False (default), every edge may be followed both ways.
+        node_ids: optional unique ids, one per node (used in error messages and lookups).
+        labels: optional per-node labels.
+        name: used in error messages.
+
+    Raises:
+        ValueError: on an edge pointing past the node count, a negative index, a node with
+            neither text nor image, mismatched list lengths, or a duplicate node id.
+    """
+
+    def __init__(
+        self,
+        texts: Sequence[str | None] | None = None,
+        images: Sequence[ImageLike | None] | None = None,
+        edges=None,
+        *,
+        directed: bool = False,
+        node_ids: Sequence[Any] | None = None,
+        labels: Sequence[Any] | None = None,
+        name: str = "graph",
+    ):
+        self.name = str(name)
+        if texts is None and images is None:
+            raise ValueError(f"graph {self.name!r}: give texts, images or both (one entry per node)")
+        num_nodes = len(texts) if texts is not None else len(images)
+        texts = list(texts) if texts is not None else [None] * num_nodes
+        images = list(images) if images is not None else [None] * num_nodes
+        for field, values in (("images", images), ("node_ids", node_ids), ("labels", labels)):
+            if values is not None and len(values) != num_nodes:
+                raise ValueError(
+                    f"graph {self.name!r}: {field} has {len(values)} entries but there are {num_nodes} nodes"
+                )
+        self.texts: list[str | None] = texts
+        self.images: list[ImageLike | None] = images
+        self.node_ids = list(node_ids) if node_ids is not None else None
+        self.labels = list(labels) if labels is not None else None
+        self.directed = bool(directed)
+        self.edge_index = _as_edge_index(edges, self.name)
+        self._validate()
+
+    # ------------------------------------------------------------------ validation
+    def _node_name(self, index: int) -> str:
+        if self.node_ids is not None:
+            return f"node {index} (id {self.node_ids[index]!r})"
+        return f"node {index}"
+
+    def _validate(self) -> None:
+        for index, (text, image) in enumerate(zip(self.texts, self.images)):
+            if text is None and image is None:
+                raise ValueError(f"graph {self.name!r}: {self._node_name(index)} has neither text nor image")
+            if text is not None and not isinstance(text, str):
+                raise ValueError(
+                    f"graph {self.name!r}: {self._node_name(index)} text must be a str, got {type(text).__name__}"
+                )
+        if self.node_ids is not None:
+            seen: dict[Any, int] = {}
+            for index, node_id in enumerate(self.node_ids):
+                if node_id in seen:
+                    raise ValueError(
+                        f"graph {self.name!r}: duplicate node id {node_id!r} at nodes {seen[node_id]} and {index}"
+                    )
+                seen[node_id] = index
+        if self.edge_index.size:
+            bad_negative = np.flatnonzero((self.edge_index < 0).any(axis=0))
+            if bad_negative.size:
+                edge = int(bad_negative[0])
+                source, target = self.edge_index[:, edge].tolist()
+                raise ValueError(
+                    f"graph {self.name!r}: edge #{edge} ({source}, {target}) has a negative node index"
+                )
+            bad_range = np.flatnonzero((self.edge_index >= self.num_nodes).any(axis=0))
+            if bad_range.size:
+                edge = int(bad_range[0])
+                source, target = self.edge_index[:, edge].tolist()
+                raise ValueError(
+                    f"graph {self.name!r}: edge #{edge} ({source}, {target}) points past the "
+                    f"{self.num_nodes} nodes of the graph"
+                )
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def num_nodes(self) -> int:
+        return len(self.texts)
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.edge_index.shape[1])
+
+    def __len__(self) -> int:
+        return self.num_nodes
+
+    def __getitem__(self, index: int) -> Node:
+        if not -self.num_nodes <= index < self.num_nodes:
+            raise IndexError(f"graph {self.name!r} has {self.num_nodes} nodes, no node {index}")
+        index = index % self.num_nodes
+        return Node(
+            index=index,
+            id=self.node_ids[index] if self.node_ids is not None else index,
+            text=self.texts[index],
+            image=self.images[index],
+            label=self.labels[index] if self.labels is not None else None,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"MultimodalGraph(name={self.name!r}, nodes={self.num_nodes}, edges={self.num_edges}, "
+            f"text_nodes={int(self.has_text.sum())}, image_nodes={int(self.has_image.sum())}, "
+            f"directed={self.directed})"
+        )
+
+    @cached_property
+    def has_text(self) -> np.ndarray:
+        """``[num_nodes]`` bool: which nodes carry text."""
+        return np.fromiter((t is not None for t in self.texts), dtype=bool, count=self.num_nodes)
+
+    @cached_property
+    def has_image(self) -> np.ndarray:
+        """``[num_nodes]`` bool: which nodes carry an image."""
+        return np.fromiter((i is not None for i in self.images), dtype=bool, count=self.num_nodes)
+
+    def index_of(self, node_id: Any) -> int:
+        """The position of the node with id ``node_id``."""
+        if self.node_ids is None:
+            index = int(node_id)
+            if not 0 <= index < self.num_nodes:
+                raise KeyError(f"graph {self.name!r} has {self.num_nodes} nodes, no node {node_id!r}")
+            return index
+        try:
+            return self._id_to_index[node_id]
+        except KeyError:
+            raise KeyError(f"graph {self.name!r} has no node with id {node_id!r}") from None
+
+    @cached_property
+    def _id_to_index(self) -> dict[Any, int]:
+        return {node_id: index for index, node_id in enumerate(self.node_ids or [])}
+
+    def edge_types(self) -> np.ndarray:
+        """``[E, 3]`` bool flags per edge: (text-text, image-image, text-image).
+
+        An edge is text-text when both ends carry text, image-image when both carry an
+        image, and text-image when one end's text meets the other end's image. A node
+        with both modalities makes an edge several types at once.
+        """
+        source, target = self.edge_index
+        text_s, text_t = self.has_text[source], self.has_text[target]
+        image_s, image_t = self.has_image[source], self.has_image[target]
+        return np.stack([text_s & text_t, image_s & image_t, (text_s & image_t) | (image_s & text_t)], axis=1)
+
+    # ------------------------------------------------------------------ neighbour index
+    @cached_property
+    def csr(self) -> sp.csr_matrix:
+        """Sparse ``[num_nodes, num_nodes]`` bool matrix; row ``i`` lists the nodes ``i`` receives from.
+
+        For a directed edge ``(s, t)`` the entry is ``[t, s]`` (messages flow source to
+        target, so the target attends to the source); undirected edges set both entries.
+        Self-loops are not added here (subgraph adjacencies add their own).
+        """
+        source, target = self.edge_index
+        if not self.directed:
+            source, target = np.concatenate([source, target]), np.concatenate([target, source])
+        data = np.ones(source.shape[0], dtype=bool)
+        matrix = sp.csr_matrix((data, (target, source)), shape=(self.num_nodes, self.num_nodes), dtype=bool)
+        matrix.sum_duplicates()
+        matrix.sort_indices()
+        return matrix
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (``datasets``-friendly): texts, images, edge lists, ids, labels, flags."""
+        return {
+            "name": self.name,
+            "texts": list(self.texts),
+            "images": list(self.images),
+            "edge_source": self.edge_index[0].tolist(),
+            "edge_target": self.edge_index[1].tolist(),
+            "directed": self.directed,
+            "node_ids": list(self.node_ids) if self.node_ids is not None else None,
+            "labels": list(self.labels) if self.labels is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MultimodalGraph:
+        """Inverse of :meth:`to_dict`; also accepts ``{"nodes": [{"text", "image"}...], "edges": [...]}``."""
+        if "nodes" in data:
+            nodes: Iterable[dict] = data["nodes"]
+            nodes = list(nodes)
+            return cls(
+                texts=[node.get("text") for node in nodes],
+                images=[node.get("image") for node in nodes],
+                edges=data.get("edges"),
+                directed=bool(data.get("directed", False)),
+                node_ids=[node["id"] for node in nodes] if nodes and all("id" in n for n in nodes) else None,
+                labels=[node.get("label") for node in nodes] if any("label" in n for n in nodes) else None,
+                name=data.get("name", "graph"),
+            )
+        edges = np.stack(
+            [
+                np.asarray(data.get("edge_source", []), dtype=np.int64),
+                np.asarray(data.get("edge_target", []), dtype=np.int64),
+            ]
+        )
+        return cls(
+            texts=data.get("texts"),
+            images=data.get("images"),
+            edges=edges,
+            directed=bool(data.get("directed", False)),
+            node_ids=data.get("node_ids"),
+            labels=data.get("labels"),
+            name=data.get("name") or "graph",
+        )

@@ -1,0 +1,1 @@
+"""Trainer glue, metrics and the demo job."""
