@@ -117,7 +117,10 @@ def tiny_clip_vision_config(**overrides):
 
 def build_tiny_image_processor():
     """A CLIP image processor resizing and centre-cropping to the tiny 32x32 input."""
-    from transformers import CLIPImageProcessor
+    try:  # the PIL backend needs no torchvision (which has no CPU build here)
+        from transformers import CLIPImageProcessorPil as CLIPImageProcessor
+    except ImportError:  # older transformers: one class for all backends
+        from transformers import CLIPImageProcessor
 
     return CLIPImageProcessor(
         size={"shortest_edge": TINY_IMAGE_SIZE},

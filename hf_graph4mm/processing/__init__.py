@@ -1,10 +1,14 @@
 """Multimodal graphs, subgraph extraction, the Graph4MM processor and collator."""
 
+from .collator import Graph4MMCollator, pad_examples
 from .graph import EDGE_TYPES, MultimodalGraph, Node, load_image
+from .processor import Graph4MMProcessor
 from .subgraph import ModalitySubgraph, Subgraph, extract_subgraph, hop_distances
 
 __all__ = [
     "EDGE_TYPES",
+    "Graph4MMCollator",
+    "Graph4MMProcessor",
     "ModalitySubgraph",
     "MultimodalGraph",
     "Node",
@@ -12,4 +16,5 @@ __all__ = [
     "extract_subgraph",
     "hop_distances",
     "load_image",
+    "pad_examples",
 ]
