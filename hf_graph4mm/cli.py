@@ -1,0 +1,70 @@
+"""The ``hf-graph4mm`` command: demo, train, evaluate, predict.
+
+Each subcommand lives in its own module under ``hf_graph4mm.training`` and is imported
+only when called, so ``hf-graph4mm --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _demo(argv: list[str]) -> int:
+    from .training.demo import main as demo_main
+
+    return demo_main(argv)
+
+
+def _train(argv: list[str]) -> int:
+    from .training.train import main as train_main
+
+    return train_main(argv)
+
+
+def _evaluate(argv: list[str]) -> int:
+    from .training.evaluate import main as evaluate_main
+
+    return evaluate_main(argv)
+
+
+def _predict(argv: list[str]) -> int:
+    from .pipelines.predict import main as predict_main
+
+    return predict_main(argv)
+
+
+COMMANDS = {
+    "demo": (
+        _demo,
+        "train and evaluate tiny Graph4MM and GsiT models on the bundled sample data (no downloads)",
+    ),
+    "train": (
+        _train,
+        "fine-tune a model from a YAML/JSON config (HfArgumentParser dataclasses + TrainingArguments)",
+    ),
+    "evaluate": (_evaluate, "generate with a checkpoint and compute metrics (JSON + table)"),
+    "predict": (_predict, "stream predictions of a checkpoint over a dataset to a JSONL file (resumable)"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="hf-graph4mm",
+        description="Graph4MM and GsiT for the Hugging Face ecosystem.",
+        epilog="Run `hf-graph4mm COMMAND --help` for a command's options.",
+    )
+    parser.add_argument(
+        "command", choices=sorted(COMMANDS), help="; ".join(f"{k}: {v[1]}" for k, v in COMMANDS.items())
+    )
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0 if argv else 2
+    args = parser.parse_args(argv[:1])
+    handler, _ = COMMANDS[args.command]
+    return int(handler(argv[1:]) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
