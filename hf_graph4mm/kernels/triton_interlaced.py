@@ -1,0 +1,310 @@
+"""Fused Triton kernels for interlaced (segment-paired) attention, forward and backward.
+
+Flash-attention style: each program owns one block of query rows of one (batch, head),
+and walks only the key blocks of the segment its query segment is paired with, keeping
+a running max and sum (online softmax). Key padding is applied in-kernel, segments may
+have any length (blocks never straddle two segments: a small host-side table lists the
+blocks), and each pass is one launch:
+
+* forward: a grid over (query block, batch * heads); writes the output and the row
+  log-sum-exp (``+inf`` for a row with no real key, so its probabilities recompute as 0).
+* backward: one grid holds two kinds of programs: the first ones each own a key block
+  and accumulate its dK, dV over every query segment paired with its segment; the rest
+  each own a query block and accumulate its dQ. No atomics, no second launch. The row
+  terms ``delta = rowsum(dO * O)`` are computed by torch beforehand (a ``[B, H, T]`` reduction).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+
+import torch
+import triton
+import triton.language as tl
+
+MAX_HEAD_DIM = 128
+
+
+@triton.jit
+def _key_block(K, V, KPM, bh_offset, batch, seq_len, key_start, key_end, head_dim, offs_d, HAS_KPM, BLOCK_N):
+    """Load keys/values ``[BLOCK_N, BLOCK_D]`` at ``key_start`` and which of them are real."""
+    offs_n = key_start + tl.arange(0, BLOCK_N)
+    key_real = offs_n < key_end
+    if HAS_KPM:
+        key_real = key_real & (tl.load(KPM + batch * seq_len + offs_n, mask=key_real, other=0) != 0)
+    ptrs = bh_offset + offs_n[:, None] * head_dim + offs_d[None, :]
+    ok = (offs_n[:, None] < key_end) & (offs_d[None, :] < head_dim)
+    key = tl.load(K + ptrs, mask=ok, other=0.0)
+    value = tl.load(V + ptrs, mask=ok, other=0.0)
+    return key, value, key_real, ptrs, ok
+
+
+@triton.jit
+def _interlaced_fwd_kernel(
+    Q,
+    K,
+    V,
+    KPM,
+    QUERY_BLOCKS,
+    SCALE,
+    OUT,
+    LSE,
+    num_heads,
+    seq_len,
+    head_dim,
+    HAS_KPM: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    PRECISION: tl.constexpr,
+):
+    block = tl.program_id(0)
+    bh = tl.program_id(1)
+    batch = bh // num_heads
+    bh_offset = bh * seq_len * head_dim
+    query_start = tl.load(QUERY_BLOCKS + block * 4)
+    query_end = tl.load(QUERY_BLOCKS + block * 4 + 1)
+    key_lo = tl.load(QUERY_BLOCKS + block * 4 + 2)
+    key_hi = tl.load(QUERY_BLOCKS + block * 4 + 3)
+
+    offs_m = query_start + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    q_ptrs = bh_offset + offs_m[:, None] * head_dim + offs_d[None, :]
+    q_ok = (offs_m[:, None] < query_end) & (offs_d[None, :] < head_dim)
+    query = tl.load(Q + q_ptrs, mask=q_ok, other=0.0)
+    scale = tl.load(SCALE)
+
+    row_max = tl.full((BLOCK_M,), float("-inf"), dtype=scale.dtype)
+    row_sum = tl.zeros((BLOCK_M,), dtype=scale.dtype)
+    acc = tl.zeros((BLOCK_M, BLOCK_D), dtype=scale.dtype)
+    for key_start in range(key_lo, key_hi, BLOCK_N):
+        key, value, key_real, _, _ = _key_block(
+            K, V, KPM, bh_offset, batch, seq_len, key_start, key_hi, head_dim, offs_d, HAS_KPM, BLOCK_N
+        )
+        scores = tl.dot(query, tl.trans(key), input_precision=PRECISION) * scale
+        scores = tl.where(key_real[None, :], scores, float("-inf"))
+        new_max = tl.maximum(row_max, tl.max(scores, 1))
+        safe_max = tl.where(new_max == float("-inf"), 0.0, new_max)  # no real key yet: keep exp finite
+        probs = tl.exp(scores - safe_max[:, None])
+        rescale = tl.exp(row_max - safe_max)
+        row_sum = row_sum * rescale + tl.sum(probs, 1)
+        acc = acc * rescale[:, None] + tl.dot(probs.to(value.dtype), value, input_precision=PRECISION)
+        row_max = new_max
+
+    has_key = row_sum > 0
+    output = acc / tl.where(has_key, row_sum, 1.0)[:, None]
+    tl.store(OUT + q_ptrs, output.to(OUT.dtype.element_ty), mask=q_ok)
+    lse = tl.where(has_key, row_max + tl.log(tl.where(has_key, row_sum, 1.0)), float("inf"))
+    tl.store(LSE + bh * seq_len + offs_m, lse, mask=offs_m < query_end)
+
+
+@triton.jit
+def _grad_key_value_block(
+    Q, K, V, KPM, GRAD_OUT, LSE, DELTA, GRAD_K, GRAD_V, SEGMENTS, PATTERN, KEY_BLOCKS, block,
+    bh, batch, seq_len, head_dim, scale,
+    NUM_SEGMENTS, HAS_KPM, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION,
+):  # fmt: skip
+    """dK, dV of one key block: sum over the query rows of every segment paired with its segment."""
+    bh_offset = bh * seq_len * head_dim
+    key_start = tl.load(KEY_BLOCKS + block * 3)
+    key_end = tl.load(KEY_BLOCKS + block * 3 + 1)
+    key_segment = tl.load(KEY_BLOCKS + block * 3 + 2)
+    offs_d = tl.arange(0, BLOCK_D)
+    key, value, key_real, k_ptrs, k_ok = _key_block(
+        K, V, KPM, bh_offset, batch, seq_len, key_start, key_end, head_dim, offs_d, HAS_KPM, BLOCK_N
+    )
+    grad_key = tl.zeros((BLOCK_N, BLOCK_D), dtype=scale.dtype)
+    grad_value = tl.zeros((BLOCK_N, BLOCK_D), dtype=scale.dtype)
+    for segment in tl.static_range(NUM_SEGMENTS):
+        query_lo = tl.load(SEGMENTS + segment)
+        query_hi = tl.load(SEGMENTS + segment + 1)
+        paired = tl.load(PATTERN + segment) == key_segment
+        query_hi = tl.where(paired, query_hi, query_lo)  # unpaired segments contribute nothing
+        for query_start in range(query_lo, query_hi, BLOCK_M):
+            offs_m = query_start + tl.arange(0, BLOCK_M)
+            row_ok = offs_m < query_hi
+            q_ptrs = bh_offset + offs_m[:, None] * head_dim + offs_d[None, :]
+            q_ok = row_ok[:, None] & (offs_d[None, :] < head_dim)
+            query = tl.load(Q + q_ptrs, mask=q_ok, other=0.0)
+            grad_out = tl.load(GRAD_OUT + q_ptrs, mask=q_ok, other=0.0)
+            lse = tl.load(LSE + bh * seq_len + offs_m, mask=row_ok, other=float("inf"))
+            delta = tl.load(DELTA + bh * seq_len + offs_m, mask=row_ok, other=0.0)
+            scores = tl.dot(query, tl.trans(key), input_precision=PRECISION) * scale
+            probs = tl.where(key_real[None, :], tl.exp(scores - lse[:, None]), 0.0)
+            grad_value += tl.dot(tl.trans(probs).to(grad_out.dtype), grad_out, input_precision=PRECISION)
+            grad_probs = tl.dot(grad_out, tl.trans(value), input_precision=PRECISION)
+            grad_scores = probs * (grad_probs - delta[:, None])
+            grad_key += tl.dot(tl.trans(grad_scores).to(query.dtype), query, input_precision=PRECISION)
+    tl.store(GRAD_K + k_ptrs, (grad_key * scale).to(GRAD_K.dtype.element_ty), mask=k_ok)
+    tl.store(GRAD_V + k_ptrs, grad_value.to(GRAD_V.dtype.element_ty), mask=k_ok)
+
+
+@triton.jit
+def _grad_query_block(
+    Q, K, V, KPM, GRAD_OUT, LSE, DELTA, GRAD_Q, QUERY_BLOCKS, block,
+    bh, batch, seq_len, head_dim, scale,
+    HAS_KPM, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION,
+):  # fmt: skip
+    """dQ of one query block: its row of blocks, exactly the key blocks the forward visited."""
+    bh_offset = bh * seq_len * head_dim
+    query_start = tl.load(QUERY_BLOCKS + block * 4)
+    query_end = tl.load(QUERY_BLOCKS + block * 4 + 1)
+    key_lo = tl.load(QUERY_BLOCKS + block * 4 + 2)
+    key_hi = tl.load(QUERY_BLOCKS + block * 4 + 3)
+    offs_m = query_start + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    row_ok = offs_m < query_end
+    q_ptrs = bh_offset + offs_m[:, None] * head_dim + offs_d[None, :]
+    q_ok = row_ok[:, None] & (offs_d[None, :] < head_dim)
+    query = tl.load(Q + q_ptrs, mask=q_ok, other=0.0)
+    grad_out = tl.load(GRAD_OUT + q_ptrs, mask=q_ok, other=0.0)
+    lse = tl.load(LSE + bh * seq_len + offs_m, mask=row_ok, other=float("inf"))
+    delta = tl.load(DELTA + bh * seq_len + offs_m, mask=row_ok, other=0.0)
+    grad_query = tl.zeros((BLOCK_M, BLOCK_D), dtype=scale.dtype)
+    for key_start in range(key_lo, key_hi, BLOCK_N):
+        key, value, key_real, _, _ = _key_block(
+            K, V, KPM, bh_offset, batch, seq_len, key_start, key_hi, head_dim, offs_d, HAS_KPM, BLOCK_N
+        )
+        scores = tl.dot(query, tl.trans(key), input_precision=PRECISION) * scale
+        probs = tl.where(key_real[None, :], tl.exp(scores - lse[:, None]), 0.0)
+        grad_probs = tl.dot(grad_out, tl.trans(value), input_precision=PRECISION)
+        grad_scores = probs * (grad_probs - delta[:, None])
+        grad_query += tl.dot(grad_scores.to(key.dtype), key, input_precision=PRECISION)
+    tl.store(GRAD_Q + q_ptrs, (grad_query * scale).to(GRAD_Q.dtype.element_ty), mask=q_ok)
+
+
+@triton.jit
+def _interlaced_bwd_kernel(
+    Q, K, V, KPM, GRAD_OUT, LSE, DELTA, SCALE, GRAD_Q, GRAD_K, GRAD_V,
+    SEGMENTS, PATTERN, QUERY_BLOCKS, KEY_BLOCKS, num_key_blocks,
+    num_heads, seq_len, head_dim,
+    NUM_SEGMENTS: tl.constexpr, HAS_KPM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr, PRECISION: tl.constexpr,
+):  # fmt: skip
+    block = tl.program_id(0)
+    bh = tl.program_id(1)
+    batch = bh // num_heads
+    scale = tl.load(SCALE)
+    if block < num_key_blocks:
+        _grad_key_value_block(
+            Q, K, V, KPM, GRAD_OUT, LSE, DELTA, GRAD_K, GRAD_V, SEGMENTS, PATTERN, KEY_BLOCKS, block,
+            bh, batch, seq_len, head_dim, scale,
+            NUM_SEGMENTS, HAS_KPM, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION,
+        )  # fmt: skip
+    else:
+        _grad_query_block(
+            Q, K, V, KPM, GRAD_OUT, LSE, DELTA, GRAD_Q, QUERY_BLOCKS, block - num_key_blocks,
+            bh, batch, seq_len, head_dim, scale,
+            HAS_KPM, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION,
+        )  # fmt: skip
+
+
+def block_size() -> int:
+    """Rows per block: 64 on a GPU; 16 in the CPU interpreter, where small tiles are cheaper to emulate."""
+    return 16 if os.environ.get("TRITON_INTERPRET") == "1" else 64
+
+
+@functools.lru_cache(maxsize=256)
+def _block_tables(segment_lengths: tuple[int, ...], pattern: tuple[int, ...], block: int):
+    """Host-side tables (python lists) describing the blocks of the pattern.
+
+    Returns:
+        segments: ``[S + 1]`` segment boundaries.
+        query_blocks: ``[n_q, 4]`` rows ``(query_start, query_segment_end, key_lo, key_hi)``.
+        key_blocks: ``[n_k, 3]`` rows ``(key_start, key_segment_end, key_segment)``.
+    """
+    segments = [0]
+    for length in segment_lengths:
+        segments.append(segments[-1] + length)
+    query_blocks, key_blocks = [], []
+    for segment, key_segment in enumerate(pattern):
+        lo, hi = segments[segment], segments[segment + 1]
+        for start in range(lo, hi, block):
+            query_blocks.append((start, hi, segments[key_segment], segments[key_segment + 1]))
+            key_blocks.append((start, hi, segment))
+    return segments, query_blocks, key_blocks
+
+
+def _dot_precision(dtype: torch.dtype) -> str:
+    if dtype == torch.float32 and torch.backends.cuda.matmul.allow_tf32:
+        return "tf32"
+    return "ieee"
+
+
+class InterlacedAttentionFunction(torch.autograd.Function):
+    """autograd wrapper; inputs ``[batch, heads, T, head_dim]``, ``key_padding_mask [batch, T]`` or None."""
+
+    @staticmethod
+    def forward(ctx, query, key, value, segment_lengths, pattern, key_padding_mask, scaling):
+        query, key, value = (t.contiguous() for t in (query, key, value))
+        batch, heads, seq_len, head_dim = query.shape
+        block = block_size()
+        segments, query_blocks, key_blocks = _block_tables(tuple(segment_lengths), tuple(pattern), block)
+        device = query.device
+        compute_dtype = torch.float64 if query.dtype == torch.float64 else torch.float32
+        tables = dict(
+            segments=torch.tensor(segments, dtype=torch.int32, device=device),
+            pattern=torch.tensor(pattern, dtype=torch.int32, device=device),
+            query_blocks=torch.tensor(query_blocks, dtype=torch.int32, device=device).reshape(-1, 4),
+            key_blocks=torch.tensor(key_blocks, dtype=torch.int32, device=device).reshape(-1, 3),
+        )
+        has_kpm = key_padding_mask is not None
+        kpm = (
+            key_padding_mask.contiguous().to(torch.uint8)
+            if has_kpm
+            else query.new_zeros(1, dtype=torch.uint8)
+        )
+        scale = torch.tensor([scaling], dtype=compute_dtype, device=device)
+        output = torch.empty_like(query)
+        lse = torch.empty((batch, heads, seq_len), dtype=compute_dtype, device=device)
+        meta = dict(
+            HAS_KPM=has_kpm,
+            BLOCK_M=block,
+            BLOCK_N=block,
+            BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
+            PRECISION=_dot_precision(query.dtype),
+        )
+        if query_blocks:
+            _interlaced_fwd_kernel[(len(query_blocks), batch * heads)](
+                query, key, value, kpm, tables["query_blocks"], scale, output, lse,
+                heads, seq_len, head_dim, **meta,
+            )  # fmt: skip
+        ctx.save_for_backward(query, key, value, kpm, output, lse, scale, *tables.values())
+        ctx.meta = meta
+        ctx.num_segments = len(segment_lengths)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        query, key, value, kpm, output, lse, scale, segments, pattern, query_blocks, key_blocks = (
+            ctx.saved_tensors
+        )
+        batch, heads, seq_len, head_dim = query.shape
+        grad_output = grad_output.contiguous()
+        delta = (grad_output.to(lse.dtype) * output.to(lse.dtype)).sum(-1)  # [batch, heads, T]
+        grad_query, grad_key, grad_value = (torch.empty_like(t) for t in (query, key, value))
+        num_query_blocks, num_key_blocks = query_blocks.shape[0], key_blocks.shape[0]
+        if num_query_blocks:
+            _interlaced_bwd_kernel[(num_key_blocks + num_query_blocks, batch * heads)](
+                query, key, value, kpm, grad_output, lse, delta, scale, grad_query, grad_key, grad_value,
+                segments, pattern, query_blocks, key_blocks, num_key_blocks,
+                heads, seq_len, head_dim, NUM_SEGMENTS=ctx.num_segments, **ctx.meta,
+            )  # fmt: skip
+        return grad_query, grad_key, grad_value, None, None, None, None
+
+
+def interlaced_attention_triton_kernel(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    segment_lengths: Sequence[int],
+    pattern: tuple[int, ...],
+    key_padding_mask: torch.Tensor | None,
+    scaling: float,
+) -> torch.Tensor:
+    """The fused kernels (no dropout). Shapes as in ``interlaced_attention``."""
+    return InterlacedAttentionFunction.apply(
+        query, key, value, tuple(segment_lengths), tuple(pattern), key_padding_mask, scaling
+    )
