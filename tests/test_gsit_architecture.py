@@ -1,0 +1,207 @@
+"""GsiT/MulT architecture: published parameter counts, and the interlaced == cross-modal theorem."""
+
+import math
+
+import pytest
+import torch
+
+from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification, GsiTModel
+from hf_graph4mm.modeling.gsit.fusion_gsit import BACKWARD_SOURCE, FORWARD_SOURCE, MODALITIES
+from hf_graph4mm.modeling.gsit.layers_gsit import GsiTAttention, GsiTLayer
+
+MOSI = {"text_dim": 768, "audio_dim": 5, "vision_dim": 20}
+MOSEI = {"text_dim": 768, "audio_dim": 74, "vision_dim": 35}
+
+
+def count(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# --- parameter counts: the issue's numbers, and a hand derivation of the same architecture ---
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({**MOSI}, 1_793_409),
+        ({**MOSI, "tie_layers": False}, 5_352_321),
+        ({**MOSI, "fusion": "mult"}, 5_251_457),
+        ({**MOSEI}, 1_847_169),
+        (
+            {
+                **MOSEI,
+                "fusion": "mult",
+                "text_kernel_size": 5,
+                "audio_kernel_size": 1,
+                "vision_kernel_size": 3,
+            },
+            5_258_369,
+        ),
+    ],
+)
+def test_published_parameter_counts(overrides, expected):
+    assert count(GsiTForSequenceClassification(GsiTConfig(**overrides))) == expected
+
+
+def test_gsit_without_head_is_the_papers_1_695m():
+    assert count(GsiTModel(GsiTConfig(**MOSI))) == 1_694_848
+
+
+def _layer_params(width: int) -> int:
+    """Pre-LN layer by hand: 2 LayerNorms, Q/K/V/O with bias, FFN width -> 4 width -> width."""
+    return (
+        2 * (2 * width)
+        + 4 * (width * width + width)
+        + (width * 4 * width + 4 * width)
+        + (4 * width * width + width)
+    )
+
+
+def _encoder_params(width: int, weight_sets: int) -> int:
+    return weight_sets * _layer_params(width) + 2 * width  # + final LayerNorm
+
+
+@pytest.mark.parametrize("fusion", ["interlaced", "mult"])
+@pytest.mark.parametrize("tie_layers", [True, False])
+def test_counts_match_a_hand_derivation_at_other_sizes(fusion, tie_layers):
+    d, layers, dims, kernels = 24, 3, (40, 7, 9), (3, 2, 4)
+    config = GsiTConfig(
+        text_dim=dims[0],
+        audio_dim=dims[1],
+        vision_dim=dims[2],
+        text_kernel_size=kernels[0],
+        audio_kernel_size=kernels[1],
+        vision_kernel_size=kernels[2],
+        hidden_size=d,
+        num_attention_heads=4,
+        num_layers=layers,
+        tie_layers=tie_layers,
+        fusion=fusion,
+    )
+    sets = 1 if tie_layers else layers
+    convs = sum(dim * d * k for dim, k in zip(dims, kernels))
+    if fusion == "interlaced":
+        fusion_params = 2 * _encoder_params(d, sets) + _encoder_params(2 * d, sets)
+        head = (6 * d * d + d) + (d + 1)
+    else:
+        fusion_params = 6 * _encoder_params(d, sets) + 3 * _encoder_params(2 * d, sets)
+        head = 2 * (6 * d * 6 * d + 6 * d) + (6 * d + 1)
+    assert count(GsiTForSequenceClassification(config)) == convs + fusion_params + head
+
+
+# --- the theorem: one interlaced attention == three cross-modal attentions with the same weights ---
+
+
+def tiny_config(**overrides) -> GsiTConfig:
+    values = dict(
+        text_dim=12,
+        audio_dim=5,
+        vision_dim=7,
+        hidden_size=16,
+        num_attention_heads=2,
+        num_layers=1,
+        embedding_dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        residual_dropout=0.0,
+        attn_implementation="eager",
+    )
+    values.update(overrides)
+    return GsiTConfig(**values)
+
+
+def _segments(batch=3, lengths=(5, 4, 6), width=16, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    segments = [torch.randn(batch, t, width, generator=generator) for t in lengths]
+    real_lengths = [torch.randint(1, t + 1, (batch,), generator=generator) for t in lengths]
+    masks = [torch.arange(t)[None, :] < n[:, None] for t, n in zip(lengths, real_lengths)]
+    return segments, masks
+
+
+def _reference_cross_attention(attention: GsiTAttention, queries, keys, key_mask):
+    """float64 attention written out by hand: softmax(q k^T / sqrt(head_dim)) v over real keys."""
+    w = {name: getattr(attention, name) for name in ("q_proj", "k_proj", "v_proj", "o_proj")}
+    heads, head_dim = attention.num_heads, attention.head_dim
+
+    def split(x):
+        return x.view(x.shape[0], x.shape[1], heads, head_dim).transpose(1, 2)
+
+    def linear(layer, x):
+        return x @ layer.weight.double().T + layer.bias.double()
+
+    q, k, v = (
+        split(linear(w[n], x.double())) for n, x in (("q_proj", queries), ("k_proj", keys), ("v_proj", keys))
+    )
+    scores = (q @ k.transpose(-1, -2)) / math.sqrt(head_dim)
+    scores = scores.masked_fill(~key_mask[:, None, None, :], float("-inf"))
+    out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(queries.shape[0], queries.shape[1], -1)
+    return linear(w["o_proj"], out)
+
+
+@pytest.mark.parametrize("implementation", ["eager", "sdpa", "triton"])
+@pytest.mark.parametrize("pattern", ["forward", "backward", "self"])
+def test_interlaced_attention_equals_separate_cross_modal_attentions(pattern, implementation):
+    config = tiny_config()
+    config._attn_implementation = implementation
+    attention = GsiTAttention(config, 16).eval()
+    segments, masks = _segments()
+    with torch.no_grad():
+        interlaced = attention(
+            torch.cat(segments, dim=1),
+            key_padding_mask=torch.cat(masks, dim=1),
+            segment_lengths=[s.shape[1] for s in segments],
+            pattern=pattern,
+        ).split([s.shape[1] for s in segments], dim=1)
+        sources = {"forward": (1, 2, 0), "backward": (2, 0, 1), "self": (0, 1, 2)}[pattern]
+        for target, source in enumerate(sources):
+            separate = attention(segments[target], segments[source], key_padding_mask=masks[source])
+            reference = _reference_cross_attention(
+                attention, segments[target], segments[source], masks[source]
+            )
+            torch.testing.assert_close(interlaced[target].double(), reference, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(separate.double(), reference, atol=1e-5, rtol=1e-5)
+
+
+def test_interlaced_layer_equals_per_pair_layers():
+    layer = GsiTLayer(tiny_config(), 16).eval()
+    segments, masks = _segments(seed=1)
+    with torch.no_grad():
+        interlaced = layer(
+            torch.cat(segments, dim=1),
+            key_padding_mask=torch.cat(masks, dim=1),
+            segment_lengths=[s.shape[1] for s in segments],
+            pattern="forward",
+        ).split([s.shape[1] for s in segments], dim=1)
+        for target, source in enumerate((1, 2, 0)):
+            separate = layer(segments[target], segments[source], key_padding_mask=masks[source])
+            torch.testing.assert_close(interlaced[target], separate, atol=1e-5, rtol=1e-5)
+
+
+def test_one_layer_gsit_equals_mult_with_shared_weights():
+    """With one layer, GsiT is MulT whose six cross-modal (and three memory) transformers share weights."""
+    gsit = GsiTModel(tiny_config(fusion="interlaced")).eval()
+    mult = GsiTModel(tiny_config(fusion="mult")).eval()
+    mult.projections.load_state_dict(gsit.projections.state_dict())
+    for target in MODALITIES:
+        mult.fusion.cross_modal[f"{target}_from_{FORWARD_SOURCE[target]}"].load_state_dict(
+            gsit.fusion.forward_pass.state_dict()
+        )
+        mult.fusion.cross_modal[f"{target}_from_{BACKWARD_SOURCE[target]}"].load_state_dict(
+            gsit.fusion.backward_pass.state_dict()
+        )
+        mult.fusion.memory[target].load_state_dict(gsit.fusion.self_pass.state_dict())
+    generator = torch.Generator().manual_seed(2)
+    inputs = {
+        "text_features": torch.randn(3, 9, 12, generator=generator),
+        "audio_features": torch.randn(3, 11, 5, generator=generator),
+        "vision_features": torch.randn(3, 8, 7, generator=generator),
+        "text_lengths": torch.tensor([9, 6, 3]),
+        "audio_lengths": torch.tensor([11, 5, 8]),
+        "vision_lengths": torch.tensor([8, 8, 2]),
+    }
+    with torch.no_grad():
+        expected, actual = mult(**inputs), gsit(**inputs)
+    torch.testing.assert_close(
+        actual.fused_representation, expected.fused_representation, atol=1e-5, rtol=1e-5
+    )
+    assert torch.equal(actual.sequence_lengths, expected.sequence_lengths)
