@@ -110,32 +110,53 @@ def _pad_nodes(examples: Sequence[dict[str, Any]], modality: str, num_slots: int
 class Graph4MMCollator:
     """A ``DataCollator`` for ``Trainer``: raw rows (graph, target) or processed examples -> a batch.
 
-    Raw rows (with a ``graph`` column in ``MultimodalGraph.to_dict()`` layout and a
-    ``target_node``; optional ``prompt`` / ``target_text``) are processed on the fly,
-    so pixels never have to be stored in the dataset.
+    Raw rows carry a ``graph`` column in ``MultimodalGraph.to_dict()`` layout (or use the
+    collator's shared ``graph``, for datasets such as Ele-Fashion that store one big graph
+    once) and a ``target_node``; optional ``prompt`` / ``target_text``. They are processed on
+    the fly, so pixels never have to be stored in the dataset.
+
+    Args:
+        processor: a :class:`Graph4MMProcessor`.
+        padding_side: "right" for training, "left" for batched generation.
+        with_labels: use ``target_text`` as the answer to train on (False at inference).
+        prompt: the instruction for rows without a ``prompt`` column.
+        graph: the graph shared by rows without a ``graph`` column.
     """
 
-    def __init__(self, processor, padding_side: str = "right", with_labels: bool = True):
+    def __init__(
+        self, processor, padding_side: str = "right", with_labels: bool = True, prompt=None, graph=None
+    ):
         self.processor = processor
         self.padding_side = padding_side
         self.with_labels = with_labels
+        self.prompt = prompt
+        self.graph = graph
+
+    def _graph_of(self, row: dict[str, Any]):
+        if "graph" in row:
+            return row["graph"]
+        if self.graph is None:
+            raise ValueError(
+                f"row {row.get('id', '?')!r} has no 'graph' column and the collator has no shared graph"
+            )
+        return self.graph
 
     def __call__(self, features: Sequence[dict[str, Any]]) -> BatchFeature:
         examples = []
         for row in features:
-            if "graph" in row:
-                if "target_node" not in row:
-                    raise ValueError(f"row {row.get('id', '?')!r} has a graph but no 'target_node'")
-                examples.append(
-                    self.processor.process_example(
-                        row["graph"],
-                        row["target_node"],
-                        prompt=row.get("prompt"),
-                        target_text=row.get("target_text") if self.with_labels else None,
-                    )
-                )
-            else:
+            if "input_ids" in row:  # already processed
                 examples.append(row)
+                continue
+            if "target_node" not in row:
+                raise ValueError(f"row {row.get('id', '?')!r} has a graph but no 'target_node'")
+            examples.append(
+                self.processor.process_example(
+                    self._graph_of(row),
+                    row["target_node"],
+                    prompt=row.get("prompt", self.prompt),
+                    target_text=row.get("target_text") if self.with_labels else None,
+                )
+            )
         return pad_examples(
             examples,
             pad_token_id=self.processor.tokenizer.pad_token_id,

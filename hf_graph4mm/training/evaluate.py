@@ -1,0 +1,141 @@
+"""``hf-graph4mm evaluate``: generate with ``generate()`` (never teacher-forced argmax) and score.
+
+Summarisation rows (``target_text``) get BLEU-4 / ROUGE-L / CIDEr; classification rows
+(``label_name``) are ranked over candidate label names by the LM's log-likelihood and get
+accuracy. GsiT checkpoints get the MSA metric set.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from .arguments import DataArguments
+
+
+def _candidate_names(split, shared_graph) -> list[str]:
+    if "is_seen_class" in split.column_names and not all(split["is_seen_class"]):
+        names = {row["label_name"] for row in split if not row["is_seen_class"]}  # zero-shot: unseen classes
+    else:
+        names = set(split["label_name"])
+    return sorted(names)
+
+
+@torch.no_grad()
+def classify_rows(
+    model, processor, rows, candidates: list[str], prompt, shared_graph=None, batch_size: int = 8
+):
+    """Rank ``candidates`` for every row; returns the predicted label names."""
+    from ..processing import Graph4MMCollator
+
+    tokenizer = processor.tokenizer
+    encoded = tokenizer(candidates, add_special_tokens=False, padding=True, return_tensors="pt")
+    collator = Graph4MMCollator(
+        processor, padding_side="left", with_labels=False, prompt=prompt, graph=shared_graph
+    )
+    device = next(model.parameters()).device
+    model.eval()
+    predictions = []
+    rows = list(rows)
+    for start in range(0, len(rows), batch_size):
+        batch = {k: v.to(device) for k, v in collator(rows[start : start + batch_size]).items()}
+        scores = model.score_candidates(
+            encoded["input_ids"].to(device),
+            candidate_attention_mask=encoded["attention_mask"].to(device),
+            **batch,
+        )
+        predictions.extend(candidates[int(i)] for i in scores.ranking[:, 0])
+    return predictions
+
+
+def evaluate_graph4mm(
+    model, processor, split, data_args: DataArguments, shared_graph=None
+) -> dict[str, float]:
+    from ..metrics import compute_generation_metrics
+    from ..metrics.accuracy import zero_shot_accuracy
+    from .graph4mm_task import generate_texts
+
+    if "label_name" in split.column_names:
+        if "is_seen_class" in split.column_names and not all(split["is_seen_class"]):
+            split = split.filter(lambda row: not row["is_seen_class"])
+        candidates = _candidate_names(split, shared_graph)
+        predictions = classify_rows(model, processor, split, candidates, data_args.prompt, shared_graph)
+        return zero_shot_accuracy(predictions, split["label_name"])
+    predictions = generate_texts(
+        model,
+        processor,
+        split,
+        data_args.prompt,
+        shared_graph=shared_graph,
+        max_new_tokens=data_args.max_new_tokens,
+        num_beams=data_args.num_beams,
+        do_sample=False,
+    )
+    metrics = compute_generation_metrics(predictions, split["target_text"])
+    metrics["num_samples"] = len(predictions)
+    return metrics
+
+
+def main(argv: list[str]) -> int:
+    from transformers import AutoConfig
+
+    from .reporting import metrics_table, write_metrics
+
+    parser = argparse.ArgumentParser(prog="hf-graph4mm evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model", required=True, help="checkpoint folder (or Hub id) saved by hf-graph4mm train"
+    )
+    parser.add_argument(
+        "--dataset", default="sample", help="sample, wikiweb2m, ele_fashion, mmsa, or a saved folder"
+    )
+    parser.add_argument("--raw_dir", default=None)
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--max_eval_samples", type=int, default=None)
+    parser.add_argument("--max_new_tokens", type=int, default=64)
+    parser.add_argument("--prompt", default=DataArguments.prompt)
+    parser.add_argument("--output", default=None, help="metrics JSON (default: MODEL/eval_metrics.json)")
+    args = parser.parse_args(argv)
+
+    config = AutoConfig.from_pretrained(args.model)
+    data_args = DataArguments(
+        dataset=args.dataset,
+        raw_dir=args.raw_dir,
+        max_eval_samples=args.max_eval_samples,
+        max_new_tokens=args.max_new_tokens,
+        prompt=args.prompt,
+    )
+    if config.model_type == "gsit":
+        metrics = _evaluate_gsit(args.model, data_args, args.split)
+    else:
+        from ..modeling.graph4mm import Graph4MMForConditionalGeneration
+        from ..processing import Graph4MMProcessor
+        from .graph4mm_task import load_graph4mm_dataset
+
+        model = Graph4MMForConditionalGeneration.from_pretrained(args.model)
+        processor = Graph4MMProcessor.from_pretrained(args.model)
+        dataset, shared_graph = load_graph4mm_dataset(data_args)
+        metrics = evaluate_graph4mm(model, processor, dataset[args.split], data_args, shared_graph)
+    output = Path(args.output) if args.output else Path(args.model) / "eval_metrics.json"
+    write_metrics(output, metrics)
+    print(metrics_table({f"{Path(args.model).name} ({args.split})": metrics}))
+    print(f"metrics written to {output}")
+    return 0
+
+
+@torch.no_grad()
+def _evaluate_gsit(model_path: str, data_args: DataArguments, split: str) -> dict[str, float]:
+    from torch.utils.data import DataLoader
+
+    from ..metrics.msa import compute_msa_metrics
+    from ..modeling.gsit import GsiTForSequenceClassification
+    from .gsit_task import load_gsit_dataset
+
+    model = GsiTForSequenceClassification.from_pretrained(model_path).eval()
+    rows = load_gsit_dataset(data_args)[split]
+    predictions, labels = [], []
+    for batch in DataLoader(rows, batch_size=32):
+        labels.append(batch.pop("labels"))
+        predictions.append(model(**batch).logits.reshape(-1))
+    return compute_msa_metrics(torch.cat(predictions).numpy(), torch.cat(labels).numpy(), "mosi")

@@ -1,0 +1,195 @@
+"""Graph4MM fine-tuning pieces: backbones, processor, datasets and generation for evaluation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .arguments import DataArguments, ModelArguments
+
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+TINY_BACKBONES = ("tiny", "tiny-llama")
+
+
+def _structure_overrides(model_args: ModelArguments) -> dict:
+    return dict(
+        structure=model_args.structure,
+        fusion=model_args.fusion,
+        text_structure=model_args.text_structure,
+        image_structure=model_args.image_structure,
+        diffusion_steps=model_args.diffusion_steps,
+        num_query_tokens_per_image=model_args.num_query_tokens_per_image,
+        max_image_nodes=model_args.max_image_nodes,
+        max_text_nodes=model_args.max_text_nodes,
+        max_hops=model_args.max_hops,
+    )
+
+
+def _tiny_backbones(model_args: ModelArguments, data_args: DataArguments):
+    from ..modeling.graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration
+    from ..tiny import (
+        IMAGE_TOKEN,
+        build_tiny_image_processor,
+        build_tiny_tokenizer,
+        tiny_clip_vision_config,
+        tiny_llama_config,
+        tiny_opt_config,
+    )
+
+    tokenizer = build_tiny_tokenizer(model_max_length=data_args.max_length)
+    make_text_config = tiny_llama_config if model_args.language_model == "tiny-llama" else tiny_opt_config
+    text_config = make_text_config(len(tokenizer), max_position_embeddings=max(512, data_args.max_length))
+    config = Graph4MMConfig(
+        vision_config=tiny_clip_vision_config(),
+        text_config=text_config,
+        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        **_structure_overrides(model_args),
+    )
+    return Graph4MMForConditionalGeneration(config), tokenizer, build_tiny_image_processor()
+
+
+def _pretrained_backbones(model_args: ModelArguments, data_args: DataArguments):
+    from transformers import AutoImageProcessor, AutoTokenizer
+
+    from ..modeling.graph4mm import Graph4MMForConditionalGeneration
+    from ..tiny import IMAGE_TOKEN
+
+    tokenizer = AutoTokenizer.from_pretrained(model_args.language_model)
+    if IMAGE_TOKEN not in tokenizer.get_vocab():
+        tokenizer.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
+    if tokenizer.pad_token is None:  # Llama tokenizers ship without one
+        tokenizer.pad_token = tokenizer.eos_token
+    image_processor = AutoImageProcessor.from_pretrained(model_args.vision_model)
+    model = Graph4MMForConditionalGeneration.from_backbones(
+        model_args.vision_model,
+        model_args.language_model,
+        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        **_structure_overrides(model_args),
+    )
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer))
+    return model, tokenizer, image_processor
+
+
+def build_graph4mm(model_args: ModelArguments, data_args: DataArguments):
+    """(model, processor) from a saved checkpoint, the built-in tiny backbones, or pretrained ones."""
+    from ..modeling.graph4mm import Graph4MMForConditionalGeneration
+    from ..processing import Graph4MMProcessor
+
+    load_kwargs = {}
+    if model_args.attn_implementation:
+        load_kwargs["attn_implementation"] = model_args.attn_implementation
+    if model_args.model_name_or_path:
+        model = Graph4MMForConditionalGeneration.from_pretrained(model_args.model_name_or_path, **load_kwargs)
+        return model, Graph4MMProcessor.from_pretrained(model_args.model_name_or_path)
+    if model_args.vision_model in TINY_BACKBONES or model_args.language_model in TINY_BACKBONES:
+        if not (model_args.vision_model in TINY_BACKBONES and model_args.language_model in TINY_BACKBONES):
+            raise ValueError("use tiny backbones for both vision_model and language_model, or for neither")
+        model, tokenizer, image_processor = _tiny_backbones(model_args, data_args)
+    else:
+        model, tokenizer, image_processor = _pretrained_backbones(model_args, data_args)
+    if model_args.attn_implementation:
+        model.set_attn_implementation(model_args.attn_implementation)
+    processor = Graph4MMProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        num_query_tokens=model.config.num_query_tokens,
+        num_hops=data_args.num_hops,
+        max_text_nodes=model.config.max_text_nodes,
+        max_image_nodes=model.config.max_image_nodes,
+        max_length=data_args.max_length,
+        max_target_length=data_args.max_target_length,
+        max_node_tokens=data_args.max_node_tokens,
+        include_neighbor_text=data_args.include_neighbor_text,
+    )
+    return model, processor
+
+
+def apply_peft(model, model_args: ModelArguments):
+    """Wrap the LM in LoRA or prefix-tuning adapters (restricted to the LM's modules)."""
+    if model_args.lora_r <= 0 and model_args.prefix_tokens <= 0:
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    if model_args.prefix_tokens > 0:
+        raise ValueError(
+            "prefix tuning is applied to the language model only: build it with "
+            "hf_graph4mm.modeling.graph4mm helpers (see the README's PEFT section); the CLI supports LoRA"
+        )
+    config = LoraConfig(
+        r=model_args.lora_r,
+        lora_alpha=model_args.lora_alpha,
+        target_modules=r".*language_model.*\.(q_proj|v_proj)",
+        lora_dropout=0.05,
+    )
+    return get_peft_model(model, config)
+
+
+def load_graph4mm_dataset(data_args: DataArguments):
+    """(DatasetDict of rows with graph / target_node / target_text, shared graph or None)."""
+    from ..data import load_ele_fashion, load_wikiweb2m
+
+    shared_graph = None
+    if data_args.dataset in ("sample", "wikiweb2m-sample"):
+        dataset = load_wikiweb2m(SAMPLE_DATA / "wikiweb2m")
+    elif data_args.dataset == "wikiweb2m":
+        if not data_args.raw_dir:
+            raise ValueError(
+                "dataset=wikiweb2m needs --raw_dir with the release's wikiweb2m-*.tfrecord* shards"
+            )
+        dataset = load_wikiweb2m(data_args.raw_dir, images_dir=data_args.images_dir or "auto")
+    elif data_args.dataset in ("ele_fashion", "ele-fashion-sample"):
+        from ..data.ele_fashion import ele_fashion_graph
+
+        raw_dir = (
+            SAMPLE_DATA / "ele_fashion" if data_args.dataset == "ele-fashion-sample" else data_args.raw_dir
+        )
+        if not raw_dir:
+            raise ValueError("dataset=ele_fashion needs --raw_dir with the MM-Graph release files")
+        seen = [int(c) for c in data_args.seen_classes.split(",")] if data_args.seen_classes else None
+        dataset = load_ele_fashion(raw_dir, seen_classes=seen)
+        shared_graph = ele_fashion_graph(raw_dir)
+    elif os.path.isdir(data_args.dataset):
+        from datasets import load_from_disk
+
+        dataset = load_from_disk(data_args.dataset)
+    else:
+        raise ValueError(
+            f"unknown dataset {data_args.dataset!r}: use sample, wikiweb2m, ele_fashion, ele-fashion-sample "
+            "or a folder saved with save_to_disk"
+        )
+    if data_args.max_train_samples and "train" in dataset:
+        dataset["train"] = dataset["train"].select(
+            range(min(data_args.max_train_samples, len(dataset["train"])))
+        )
+    if data_args.max_eval_samples:
+        for split in ("validation", "test"):
+            if split in dataset:
+                dataset[split] = dataset[split].select(
+                    range(min(data_args.max_eval_samples, len(dataset[split])))
+                )
+    return dataset, shared_graph
+
+
+@torch.no_grad()
+def generate_texts(
+    model, processor, rows, prompt: str | None, batch_size: int = 8, shared_graph=None, **generate_kwargs
+) -> list[str]:
+    """Generate an answer for every row (graph + target_node) with ``model.generate``, batched, left-padded."""
+    from ..processing import Graph4MMCollator
+
+    collator = Graph4MMCollator(
+        processor, padding_side="left", with_labels=False, prompt=prompt, graph=shared_graph
+    )
+    model.eval()
+    device = next(model.parameters()).device
+    texts: list[str] = []
+    rows = list(rows)
+    for start in range(0, len(rows), batch_size):
+        batch = collator(rows[start : start + batch_size])
+        batch = {key: value.to(device) for key, value in batch.items()}
+        new_tokens = model.generate(**batch, **generate_kwargs)
+        texts.extend(text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True))
+    return texts

@@ -1,0 +1,106 @@
+"""``hf-graph4mm train``: fine-tune Graph4MM or GsiT with ``Trainer``, then evaluate on the test split."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from .arguments import DataArguments, ModelArguments, parse_arguments
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a training run leaves behind."""
+
+    model: Any
+    trainer: Any
+    metrics: dict[str, float]
+    processor: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _msa_metric_set(data_args: DataArguments) -> str:
+    if data_args.msa_metrics != "auto":
+        return data_args.msa_metrics
+    source = (data_args.raw_dir or "").lower()
+    return "sims" if "sims" in source else "mosei" if "mosei" in source else "mosi"
+
+
+def train_gsit(
+    model_args: ModelArguments, data_args: DataArguments, training_args, callbacks=None
+) -> TrainResult:
+    from transformers import Trainer
+
+    from .gsit_task import build_gsit_model, load_gsit_dataset, msa_compute_metrics
+
+    dataset = load_gsit_dataset(data_args)
+    model = build_gsit_model(model_args, dataset["train"])
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=dataset["train"],
+        eval_dataset=dataset.get("validation"),
+        compute_metrics=msa_compute_metrics(_msa_metric_set(data_args)),
+        callbacks=callbacks,
+    )
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    metrics = trainer.evaluate(dataset["test"], metric_key_prefix="test") if "test" in dataset else {}
+    return TrainResult(model=model, trainer=trainer, metrics=metrics)
+
+
+def train_graph4mm(
+    model_args: ModelArguments, data_args: DataArguments, training_args, callbacks=None
+) -> TrainResult:
+    from transformers import Trainer
+
+    from ..processing import Graph4MMCollator
+    from .evaluate import evaluate_graph4mm
+    from .graph4mm_task import apply_peft, build_graph4mm, load_graph4mm_dataset
+
+    if training_args.remove_unused_columns:
+        # the collator needs the raw graph columns, which forward() does not name
+        logger.info("remove_unused_columns set to False: Graph4MM rows are processed by the collator")
+        training_args.remove_unused_columns = False
+    model, processor = build_graph4mm(model_args, data_args)
+    model = apply_peft(model, model_args)
+    dataset, shared_graph = load_graph4mm_dataset(data_args)
+    collator = Graph4MMCollator(processor, prompt=data_args.prompt, graph=shared_graph)
+    evaluating = training_args.eval_strategy != "no" and "validation" in dataset
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=dataset["train"],
+        eval_dataset=dataset["validation"] if evaluating else None,
+        data_collator=collator,
+        callbacks=callbacks,
+    )
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    processor.save_pretrained(training_args.output_dir)
+    metrics = {}
+    if "test" in dataset and len(dataset["test"]):
+        metrics = evaluate_graph4mm(trainer.model, processor, dataset["test"], data_args, shared_graph)
+    return TrainResult(model=trainer.model, trainer=trainer, metrics=metrics, processor=processor)
+
+
+def run_training(
+    model_args: ModelArguments, data_args: DataArguments, training_args, callbacks=None
+) -> TrainResult:
+    run = train_graph4mm if model_args.model_family == "graph4mm" else train_gsit
+    return run(model_args, data_args, training_args, callbacks=callbacks)
+
+
+def main(argv: list[str]) -> int:
+    from .reporting import metrics_table, write_metrics
+
+    model_args, data_args, training_args = parse_arguments(argv)
+    result = run_training(model_args, data_args, training_args)
+    if training_args.should_save:
+        path = write_metrics(f"{training_args.output_dir}/test_metrics.json", result.metrics)
+        print(metrics_table({model_args.model_family: result.metrics}))
+        print(f"model saved to {training_args.output_dir}; metrics in {path}")
+    return 0
