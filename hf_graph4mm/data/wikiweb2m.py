@@ -18,17 +18,26 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import datasets
 import numpy as np
 
+from .image_download import DownloadJob
 from .tfrecord import read_tfrecord
 from .wikiweb2m_graph import ImageStats, summarization_examples
-from .wikiweb2m_pages import SHARD_PATTERN, find_shards, iter_pages, read_split
+from .wikiweb2m_pages import SHARD_PATTERN, find_shards, image_file_name, iter_pages, read_split
 from .wikiweb2m_sample import write_wikiweb2m_sample
 
-__all__ = ["WikiWeb2MBuilder", "WikiWeb2MConfig", "load_wikiweb2m", "write_wikiweb2m_sample", "FEATURES"]
+__all__ = [
+    "FEATURES",
+    "WikiWeb2MBuilder",
+    "WikiWeb2MConfig",
+    "load_wikiweb2m",
+    "wikiweb2m_image_jobs",
+    "write_wikiweb2m_sample",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +213,28 @@ def load_wikiweb2m(
     )
     builder.download_and_prepare(num_proc=num_proc)
     return builder.as_dataset()
+
+
+def wikiweb2m_image_jobs(
+    raw_dir: str | os.PathLike,
+    images_dir: str | os.PathLike,
+    *,
+    sample_pages: int | None = None,
+    seed: int = 0,
+) -> Iterator[DownloadJob]:
+    """Stream every image URL of the shards (or of the sampled pages) with its destination
+    ``images_dir/{page}_{section}_{image}.{ext}``.
+
+    Page numbers match :func:`load_wikiweb2m` (same shard order, same sample for a seed).
+    """
+    infos = scan_shards(find_shards(raw_dir))
+    sampled = sample_page_numbers(sum(i.num_pages for i in infos), sample_pages, seed)
+    keep = frozenset(sampled.tolist()) if sampled is not None else None
+    for info in infos:
+        for page in iter_pages(info.path, info.first_page, keep):
+            for section in page.sections:
+                for image in section.images:
+                    name = image_file_name(
+                        page.number, section.position, image.slot, image.url, image.mime_type
+                    )
+                    yield DownloadJob(image.url, os.path.join(str(images_dir), name))
