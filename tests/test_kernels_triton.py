@@ -1,0 +1,112 @@
+"""The "triton" backends (run by Triton's CPU interpreter when there is no GPU) match eager.
+
+Outputs and the gradients of query, key and value, in float64 (the interpreter computes
+in numpy, so float64 is exact up to summation order) and float32; plus the documented
+fallbacks to sdpa and the errors when Triton cannot run.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+import torch
+from kernel_cases import INTERLACED_CASES, check_hop_diffused, check_interlaced
+
+from hf_graph4mm.kernels import (
+    check_implementation,
+    hop_diffused_attention,
+    interlaced_attention,
+    interlaced_attention_sdpa,
+)
+
+pytest.importorskip("triton")  # Linux wheels only; the CPU suite runs it under TRITON_INTERPRET=1
+from hf_graph4mm.kernels import triton_backends, triton_hop_diffused, triton_interlaced  # noqa: E402
+
+INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
+DEVICE = "cpu" if INTERPRETED else "cuda"
+# Exact arithmetic in the interpreter; on a GPU, float64 tl.dot is also IEEE.
+F64 = dict(dtype=torch.float64, atol=1e-10, rtol=1e-10)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings(monkeypatch):
+    monkeypatch.setattr(triton_backends, "_warned", set())
+    if not INTERPRETED:
+        torch.set_default_device(DEVICE)
+        yield
+        torch.set_default_device(None)
+    else:
+        yield
+
+
+@pytest.mark.parametrize(
+    ("batch", "heads", "nodes", "num_steps"),
+    [(1, 1, 1, 2), (3, 2, 7, 3), (2, 2, 7, 0), (1, 2, 16, 1), (2, 1, 64, 2), (1, 2, 128, 4)],
+)
+def test_hop_diffused_triton_matches_eager_float64(batch, heads, nodes, num_steps):
+    check_hop_diffused("triton", batch, heads, nodes, 8, num_steps, **F64)
+
+
+def test_hop_diffused_triton_matches_eager_float32_odd_head_dim():
+    check_hop_diffused("triton", 2, 3, 20, 12, 2, torch.float32, atol=2e-5, rtol=2e-5)
+
+
+@pytest.mark.parametrize(("segment_lengths", "pattern"), INTERLACED_CASES)
+@pytest.mark.parametrize("padded", [False, True])
+def test_interlaced_triton_matches_eager_float64(segment_lengths, pattern, padded):
+    check_interlaced("triton", 2, 2, segment_lengths, pattern, padded, 8, **F64)
+
+
+def test_interlaced_triton_matches_eager_float32_batch_heads():
+    check_interlaced("triton", 2, 2, (18, 33, 1), "forward", True, 24, torch.float32, atol=2e-5, rtol=2e-5)
+
+
+def test_interlaced_blocks_only_visit_their_paired_segment():
+    """The host-side block table: each query block's key range is exactly its paired segment."""
+    segments, query_blocks, key_blocks = triton_interlaced._block_tables((20, 1, 13), (1, 2, 0), 16)
+    assert segments == [0, 20, 21, 34]
+    assert query_blocks == [(0, 20, 20, 21), (16, 20, 20, 21), (20, 21, 21, 34), (21, 34, 0, 20)]
+    assert key_blocks == [(0, 20, 0), (16, 20, 0), (20, 21, 1), (21, 34, 2)]
+
+
+def test_hop_diffused_large_graph_falls_back_to_sdpa_once():
+    nodes = triton_hop_diffused.MAX_NODES + 2
+    query = torch.randn(1, 1, nodes, 4, dtype=torch.float64)
+    adjacency = torch.rand(1, nodes, nodes) < 0.1
+    adjacency |= torch.eye(nodes, dtype=torch.bool)
+    with pytest.warns(UserWarning, match=f"{nodes} nodes.*using sdpa"):
+        out = hop_diffused_attention(query, query, query, adjacency, 0.1, 2, implementation="triton")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second call must stay silent
+        hop_diffused_attention(query, query, query, adjacency, 0.1, 2, implementation="triton")
+    expected = hop_diffused_attention(query, query, query, adjacency, 0.1, 2, implementation="eager")
+    torch.testing.assert_close(out, expected)
+
+
+def test_interlaced_dropout_falls_back_to_sdpa_once():
+    query = torch.randn(2, 2, 9, 4)
+    with pytest.warns(UserWarning, match="dropout_p=0.5.*using sdpa"):
+        torch.manual_seed(3)
+        out = interlaced_attention(
+            query, query, query, (3, 4, 2), "forward", implementation="triton", dropout_p=0.5
+        )
+    torch.manual_seed(3)
+    expected = interlaced_attention_sdpa(query, query, query, (3, 4, 2), (1, 2, 0), None, dropout_p=0.5)
+    torch.testing.assert_close(out, expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        interlaced_attention(
+            query, query, query, (3, 4, 2), "forward", implementation="triton", dropout_p=0.5
+        )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error given on a machine without a GPU")
+def test_triton_without_gpu_or_interpreter_is_refused(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    with pytest.raises(ValueError, match="triton.*no CUDA GPU.*TRITON_INTERPRET=1"):
+        check_implementation("triton")
+    query = torch.randn(1, 1, 3, 4)
+    with pytest.raises(ValueError, match="needs CUDA tensors, got a tensor on cpu"):
+        triton_backends.interlaced_attention_triton(query, query, query, (1, 1, 1), (1, 2, 0))
