@@ -39,6 +39,8 @@ def load_gsit_dataset(data_args: DataArguments):
         )
     dataset = load_mmsa(path)
     keep = [c for c in dataset["train"].column_names if c in GSIT_INPUT_COLUMNS]
+    if "text_features" in keep:  # precomputed BERT features: the token ids would ask for a text encoder
+        keep = [c for c in keep if c not in ("input_ids", "attention_mask", "token_type_ids")]
     dataset = dataset.select_columns(keep).with_format("torch")
     if data_args.max_train_samples:
         dataset["train"] = dataset["train"].select(
