@@ -211,8 +211,20 @@ def load_wikiweb2m(
         seed=seed,
         raw_fingerprint=_fingerprint(find_shards(raw_dir)),
     )
-    builder.download_and_prepare(num_proc=num_proc)
-    return builder.as_dataset()
+    try:
+        builder.download_and_prepare(num_proc=num_proc)
+    except datasets.exceptions.DatasetGenerationError as error:
+        if isinstance(error.__cause__, ValueError):  # our message names the file and record: surface it
+            raise error.__cause__ from None
+        raise
+    # A split can end up empty (a page sample that missed it, pages without samples): leave it out.
+    return datasets.DatasetDict(
+        {
+            name: builder.as_dataset(split=name)
+            for name, info in builder.info.splits.items()
+            if info.num_examples
+        }
+    )
 
 
 def wikiweb2m_image_jobs(
