@@ -167,7 +167,12 @@ class Graph4MMPreTrainedModel(PreTrainedModel):
     def from_pretrained(cls, *args, **kwargs):
         if "attn_implementation" in kwargs:
             kwargs["attn_implementation"] = _only_top_level(kwargs["attn_implementation"])
-        return super().from_pretrained(*args, **kwargs)
+        model = super().from_pretrained(*args, **kwargs)
+        # Loading materialises fresh parameters (requires_grad=True): freeze again.
+        freeze = getattr(model, "freeze_backbones", None)
+        if freeze is not None:
+            freeze()
+        return model
 
     @classmethod
     def _from_config(cls, config, **kwargs):
@@ -215,8 +220,14 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             self.qformer = MMQFormer(config.qformer_config, config.num_query_tokens)
             self.language_projection = nn.Linear(width, lm_width)
         self.post_init()
-        self.vision_model.requires_grad_(not config.freeze_vision_model)
-        self.language_model.requires_grad_(not config.freeze_language_model)
+        self.freeze_backbones()
+
+    def freeze_backbones(self) -> None:
+        """Apply the config's ``freeze_vision_model`` / ``freeze_language_model``."""
+        if self.config.freeze_vision_model:
+            self.vision_model.requires_grad_(False)
+        if self.config.freeze_language_model:
+            self.language_model.requires_grad_(False)
 
     # -- plumbing transformers and PEFT expect ------------------------------------------------
     def get_input_embeddings(self):
