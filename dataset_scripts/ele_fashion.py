@@ -62,11 +62,18 @@ def write_card(output_dir: Path, statistics: str) -> Path:
 
 def push_folder(output_dir: Path, repo_id: str, private: bool) -> None:
     """Upload the parquet files and the card as a dataset repo (one commit)."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi()
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(output_dir))
+    files = sorted(path for path in output_dir.rglob("*") if path.is_file())
+    operations = [CommitOperationAdd(path.relative_to(output_dir).as_posix(), str(path)) for path in files]
+    api.create_commit(
+        repo_id=repo_id,
+        operations=operations,
+        commit_message="Add Ele-Fashion parquet and card",
+        repo_type="dataset",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

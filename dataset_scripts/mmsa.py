@@ -64,6 +64,22 @@ def guess_name(path: Path) -> str:
     return "mosi"
 
 
+def push_folder(output_dir: Path, repo_id: str, private: bool) -> None:
+    """Upload the parquet files and the card as a dataset repo (one commit)."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    files = sorted(path for path in output_dir.rglob("*") if path.is_file())
+    operations = [CommitOperationAdd(path.relative_to(output_dir).as_posix(), str(path)) for path in files]
+    api.create_commit(
+        repo_id=repo_id,
+        operations=operations,
+        commit_message="Add MMSA parquet and card",
+        repo_type="dataset",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     pickle_path = find_pickle(args.raw_dir, args.pickle)
@@ -88,11 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.output_dir / "README.md").write_text(card, encoding="utf-8")
     print("\n".join(lines))
     if args.push_to_hub:
-        from huggingface_hub import HfApi
-
-        api = HfApi()
-        api.create_repo(args.push_to_hub, repo_type="dataset", private=args.private, exist_ok=True)
-        api.upload_folder(repo_id=args.push_to_hub, repo_type="dataset", folder_path=str(args.output_dir))
+        push_folder(args.output_dir, args.push_to_hub, args.private)
         print(f"pushed {args.output_dir} to https://huggingface.co/datasets/{args.push_to_hub}")
     return 0
 

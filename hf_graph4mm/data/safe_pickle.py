@@ -9,6 +9,7 @@ or called, with an error naming the file and the refused global.
 
 from __future__ import annotations
 
+import _compat_pickle
 import importlib
 import os
 import pickle
@@ -67,6 +68,9 @@ class RestrictedUnpickler(pickle.Unpickler):
         self.source = source
 
     def find_class(self, module: str, name: str) -> Any:
+        # Protocol 0-2 pickles name Python 2 modules (``__builtin__.set``); map them as pickle does.
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         if (module, name) in _ALLOWED_GLOBALS:
             return _import_allowed(module, name)
         raise UnsafePickleError(
