@@ -1,0 +1,310 @@
+"""Benchmark the attention backends side by side: backend x shape -> time, peak memory, ratios to eager.
+
+    python benchmarks/attention.py                       # CPU: eager vs sdpa, forward, float32
+    python benchmarks/attention.py --device cuda --dtypes bfloat16 float32 --modes fwd fwd+bwd
+                                                         # GPU: adds triton and flex_attention
+
+Shapes: Graph4MM subgraphs (hop-diffused: batch 8-64, 5-128 nodes, K 2-8, 12 heads of 64)
+and GsiT's real lengths after the conv projection (interlaced: MOSI 46/496/371,
+MOSEI 46/496/496, batch 8-32, d = 128 in 4 heads; the self pass runs on 2d, so its
+heads are 64 wide), with the key padding mask the model passes.
+
+Measurement, all backends of a shape in one process, one after another:
+* time: median over ``--repeats`` runs after warm-up; on CUDA between synchronisations.
+* peak memory, CPU: the largest sum of live bytes allocated by torch during one run,
+  replayed from the allocation and free events that ``torch.profiler`` records with
+  ``profile_memory=True`` (so: tensors created by the call, not the inputs it was given;
+  allocator caching and non-torch memory are not counted). CUDA: the allocator's
+  ``max_memory_allocated`` over the run, minus what was allocated before it.
+* throughput (CUDA): useful FLOPs only (allowed blocks / graph edges counted densely per
+  graph), forward = the matmuls; forward+backward counted as 3.5 x forward for interlaced
+  (flash-attention accounting) and 3 x forward for hop-diffused; bandwidth = bytes of the
+  inputs read once and the outputs written once (and their gradients) over the time.
+  ``--ceilings`` measures the device's copy bandwidth and bf16 matmul rate to compare with.
+
+Never time Triton kernels in the CPU interpreter: "triton" is only benchmarked on CUDA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hf_graph4mm.kernels import (  # noqa: E402
+    diffusion_weights,
+    hop_diffused_attention,
+    interlaced_attention,
+    interlaced_block_mask,
+    resolve_pattern,
+)
+
+
+@dataclass
+class Case:
+    """One benchmark shape: a name, a way to build inputs, and per-backend callables."""
+
+    name: str
+    flops_fwd: float
+    bytes_fwd: float
+    make: Callable  # (backend, dtype, device, needs_grad) -> (run, inputs)
+
+
+def hop_case(batch, nodes, num_steps, heads=12, head_dim=64, density=0.3) -> Case:
+    def make(backend, dtype, device, needs_grad):
+        generator = torch.Generator().manual_seed(0)
+        q, k, v = (
+            torch.randn(batch, heads, nodes, head_dim, generator=generator)
+            .to(device, dtype)
+            .requires_grad_(needs_grad)
+            for _ in range(3)
+        )
+        adjacency = torch.rand(batch, nodes, nodes, generator=generator) < density
+        adjacency = (adjacency | adjacency.transpose(1, 2) | torch.eye(nodes, dtype=torch.bool)).to(device)
+        if backend == "flex_attention":
+            return flex_hop_diffused(q, k, v, adjacency, 0.1, num_steps), (q, k, v)
+        return (lambda: hop_diffused_attention(q, k, v, adjacency, 0.1, num_steps, implementation=backend)), (
+            q,
+            k,
+            v,
+        )
+
+    flops = 2.0 * batch * heads * nodes * nodes * head_dim * (1 + num_steps)
+    elements = 4 * batch * heads * nodes * head_dim  # q, k, v read; out written
+    return Case(f"hop B={batch} N={nodes} K={num_steps}", flops, elements, make)
+
+
+def interlaced_case(dataset, lengths, batch, pattern, heads=4, model_dim=128) -> Case:
+    head_dim = (2 * model_dim if pattern == "self" else model_dim) // heads
+    total = sum(lengths)
+    pattern_tuple = resolve_pattern(pattern, len(lengths))
+
+    def make(backend, dtype, device, needs_grad):
+        generator = torch.Generator().manual_seed(0)
+        q, k, v = (
+            torch.randn(batch, heads, total, head_dim, generator=generator)
+            .to(device, dtype)
+            .requires_grad_(needs_grad)
+            for _ in range(3)
+        )
+        # each segment right-padded to its own random real length, as the collator does
+        real = [
+            torch.randint(max(1, length // 2), length + 1, (batch, 1), generator=generator)
+            for length in lengths
+        ]
+        padding = torch.cat([torch.arange(n)[None, :] < r for n, r in zip(lengths, real)], dim=1).to(device)
+        if backend == "flex_attention":
+            return flex_interlaced(q, k, v, lengths, pattern_tuple, padding), (q, k, v)
+        return (lambda: interlaced_attention(q, k, v, lengths, pattern, padding, implementation=backend)), (
+            q,
+            k,
+            v,
+        )
+
+    allowed = sum(lengths[s] * lengths[p] for s, p in enumerate(pattern_tuple))
+    flops = 4.0 * batch * heads * head_dim * allowed
+    elements = 4 * batch * heads * total * head_dim
+    return Case(f"{dataset} {pattern} B={batch} d_head={head_dim}", flops, elements, make)
+
+
+def flex_interlaced(q, k, v, lengths, pattern, padding):
+    """torch's flex_attention with the equivalent block mask (segment pairing and key padding)."""
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+    allowed = interlaced_block_mask(lengths, pattern, q.device)
+
+    def mask_mod(b, h, q_idx, kv_idx):
+        return allowed[q_idx, kv_idx] & padding[b, kv_idx]
+
+    total = q.shape[-2]
+    block_mask = create_block_mask(mask_mod, q.shape[0], None, total, total, device=q.device)
+    compiled = torch.compile(flex_attention)
+    return lambda: compiled(q, k, v, block_mask=block_mask)
+
+
+def flex_hop_diffused(q, k, v, adjacency, alpha, num_steps):
+    """K flex_attention calls with the adjacency as mask (every node here has a self-loop)."""
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+    def mask_mod(b, h, q_idx, kv_idx):
+        return adjacency[b, q_idx, kv_idx]
+
+    nodes = q.shape[-2]
+    block_mask = create_block_mask(mask_mod, q.shape[0], None, nodes, nodes, device=q.device)
+    compiled = torch.compile(flex_attention)
+    weights = diffusion_weights(alpha, num_steps)
+
+    def run():
+        hop, out = v, weights[0] * v
+        for theta in weights[1:]:
+            hop = compiled(q, k, hop, block_mask=block_mask)
+            out = out + theta * hop
+        return out
+
+    return run
+
+
+def shapes(quick: bool) -> list[Case]:
+    mosi, mosei = (46, 496, 371), (46, 496, 496)
+    interlaced = [
+        interlaced_case("MOSI", mosi, batch, pattern) for batch in (8, 32) for pattern in ("forward", "self")
+    ] + [interlaced_case("MOSEI", mosei, 16, pattern) for pattern in ("forward", "self")]
+    hop = [
+        hop_case(batch, nodes, k) for batch, nodes, k in [(8, 5, 2), (64, 32, 2), (64, 128, 2), (16, 128, 8)]
+    ]
+    if quick:
+        return [interlaced_case("MOSI", mosi, 8, "forward"), hop_case(8, 32, 2)]
+    return interlaced + hop
+
+
+def synchronize(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def step(run, inputs, needs_grad):
+    output = run()
+    if needs_grad:
+        output.backward(torch.ones_like(output))
+        for tensor in inputs:
+            tensor.grad = None
+    return output
+
+
+def median_time(run, inputs, needs_grad, device, repeats) -> float:
+    for _ in range(2):  # warm-up: compilation, allocator, caches
+        step(run, inputs, needs_grad)
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step(run, inputs, needs_grad)
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cpu_peak_bytes(run, inputs, needs_grad) -> int:
+    """Peak of live torch CPU allocations during one run, replayed from the profiler's memory events."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step(run, inputs, needs_grad)
+    events = sorted(
+        (event for event in prof.profiler.kineto_results.events() if event.name() == "[memory]"),
+        key=lambda event: event.start_ns(),
+    )
+    live = peak = 0
+    for event in events:
+        live += event.nbytes()  # negative for frees
+        peak = max(peak, live)
+    return peak
+
+
+def cuda_peak_bytes(run, inputs, needs_grad) -> int:
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    step(run, inputs, needs_grad)
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - before
+
+
+def measure_ceilings() -> str:
+    """Device-to-device copy bandwidth (bytes read + written) and a large bf16 matmul rate."""
+    source = torch.randn(2**30 // 2, device="cuda", dtype=torch.bfloat16)  # 1 GiB
+    target = torch.empty_like(source)
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    copy = median_time(lambda: target.copy_(source), (), False, "cuda", 10)
+    matmul = median_time(lambda: a @ b, (), False, "cuda", 10)
+    return (
+        f"ceilings: copy {2 * source.numel() * 2 / copy / 1e12:.2f} TB/s, "
+        f"bf16 matmul {2 * 8192**3 / matmul / 1e12:.0f} TFLOP/s"
+    )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument(
+        "--dtypes", nargs="+", default=["float32"], choices=["float32", "bfloat16", "float16"]
+    )
+    parser.add_argument("--modes", nargs="+", default=["fwd"], choices=["fwd", "fwd+bwd"])
+    parser.add_argument(
+        "--backends", nargs="+", default=None, help="default: eager sdpa (+ triton flex_attention on cuda)"
+    )
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--quick", action="store_true", help="two small shapes (smoke test)")
+    parser.add_argument(
+        "--ceilings", action="store_true", help="CUDA: measure copy bandwidth and matmul rate"
+    )
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    backends = args.backends or (
+        ["eager", "sdpa", "triton", "flex_attention"] if args.device == "cuda" else ["eager", "sdpa"]
+    )
+    if args.device == "cpu" and "triton" in backends:
+        parser.error("Triton kernels are only timed on CUDA (the CPU interpreter is for correctness only)")
+    device_name = (
+        torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    )
+    print(f"# torch {torch.__version__}, {device_name}")
+    if args.device == "cuda" and args.ceilings:
+        print("# " + measure_ceilings())
+
+    header = "| shape | dtype | mode | backend | time ms | x eager | peak MiB | x eager |"
+    if args.device == "cuda":
+        header += " TFLOP/s | GB/s |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for case in shapes(args.quick):
+        for dtype_name in args.dtypes:
+            dtype = getattr(torch, dtype_name)
+            for mode in args.modes:
+                needs_grad = mode == "fwd+bwd"
+                eager = None
+                for backend in backends:
+                    try:
+                        run, inputs = case.make(backend, dtype, args.device, needs_grad)
+                        seconds = median_time(run, inputs, needs_grad, args.device, args.repeats)
+                        peak_fn = cuda_peak_bytes if args.device == "cuda" else cpu_peak_bytes
+                        peak = peak_fn(run, inputs, needs_grad)
+                    except Exception as error:  # report and go on: one backend failing must not hide the rest
+                        print(
+                            f"| {case.name} | {dtype_name} | {mode} | {backend} | failed: {type(error).__name__}: {error} |"
+                        )
+                        continue
+                    if backend == "eager":
+                        eager = (seconds, peak)
+                    speedup = f"{eager[0] / seconds:.2f}" if eager else "-"
+                    saving = f"{eager[1] / max(peak, 1):.1f}" if eager else "-"
+                    row = (
+                        f"| {case.name} | {dtype_name} | {mode} | {backend} | {seconds * 1e3:.2f} | {speedup} "
+                        f"| {peak / 2**20:.1f} | {saving} |"
+                    )
+                    if args.device == "cuda":
+                        factor = (
+                            (3.5 if case.name.startswith(("MOSI", "MOSEI")) else 3.0) if needs_grad else 1.0
+                        )
+                        moved = case.bytes_fwd * dtype.itemsize * (2 if needs_grad else 1)
+                        row += (
+                            f" {case.flops_fwd * factor / seconds / 1e12:.1f} | {moved / seconds / 1e9:.0f} |"
+                        )
+                    print(row, flush=True)
+                    del run, inputs
+
+
+if __name__ == "__main__":
+    main()
