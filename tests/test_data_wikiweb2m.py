@@ -14,7 +14,7 @@ from PIL import Image
 from hf_graph4mm.data import load_wikiweb2m
 from hf_graph4mm.data.tfrecord import encode_sequence_example, write_tfrecord
 from hf_graph4mm.data.wikiweb2m import write_wikiweb2m_sample
-from hf_graph4mm.data.wikiweb2m_pages import FEATURE_KINDS, SEQUENCE_BYTES, SEQUENCE_INT64
+from hf_graph4mm.data.wikiweb2m_pages import FEATURE_KINDS, SEQUENCE_BYTES, SEQUENCE_INT64, image_file_name
 from hf_graph4mm.processing import MultimodalGraph
 
 REPO = Path(__file__).resolve().parents[1]
@@ -236,8 +236,14 @@ def test_sample_pages_is_seeded_uniform_and_keeps_release_splits(tmp_path):
             r"wikiweb2m-x\.tfrecord\.gz, record 1: section 0 \('A'\) has section_parent_index 1",
         ),
         (b"\x0a\x30garbage", r"wikiweb2m-x\.tfrecord\.gz, record 1: not a valid SequenceExample"),
+        (
+            encode_sequence_example(
+                {"split": ["train"]}, {"section_title": [["A"], ["B"]], "section_text": [["a"]]}
+            ),
+            r"record 1: sequence feature 'section_text' has 1 entries but 'section_title' has 2",
+        ),
     ],
-    ids=["unknown-split", "parent-not-earlier", "not-protobuf"],
+    ids=["unknown-split", "parent-not-earlier", "not-protobuf", "ragged-sequence"],
 )
 def test_bad_records_name_file_and_record(tmp_path, page, message):
     raw = tmp_path / "raw"
@@ -255,6 +261,21 @@ def test_truncated_shard_fails_the_build_naming_file_and_record(tmp_path):
     shard.write_bytes(shard.read_bytes()[:-10])
     with pytest.raises(ValueError, match=r"wikiweb2m-x\.tfrecord: record 2 is truncated"):
         load_wikiweb2m(raw, cache_dir=tmp_path / "cache")
+
+
+def test_image_file_names_follow_the_published_pipeline():
+    url = "https://upload.wikimedia.org/wikipedia/commons/a/ab/Old_Bridge.JPG"
+    assert image_file_name(3, 1, 2, url) == "3_1_2.JPG"  # extension as in the URL, case kept
+    assert image_file_name(0, 0, 0, "https://x.org/no-extension", "image/jpeg") == "0_0_0.jpg"
+
+
+def test_newly_downloaded_images_invalidate_the_cache(hand_checked, tmp_path):
+    cache = tmp_path / "cache"
+    assert load_wikiweb2m(hand_checked, cache_dir=cache)["train"][0]["graph"]["images"][7] is None
+    save_png(hand_checked / "images" / "0_1_2.png")  # b.png arrives later
+    assert load_wikiweb2m(hand_checked, cache_dir=cache)["train"][0]["graph"]["images"][7].endswith(
+        "0_1_2.png"
+    )
 
 
 def test_missing_raw_dir_or_shards_is_a_clear_error(tmp_path):

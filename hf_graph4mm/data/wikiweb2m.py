@@ -77,7 +77,7 @@ class WikiWeb2MConfig(datasets.BuilderConfig):
     """``data_dir``: folder of the release's shards; ``images_dir``: downloaded images
     (``{page}_{section}_{image}.{ext}``), None for text-only graphs; ``sample_pages``/``seed``:
     keep a uniform random subset of pages (each keeps its release split);
-    ``raw_fingerprint``: names, sizes and mtimes of the shards, so edited files miss the cache."""
+    ``raw_fingerprint``: see :func:`_fingerprint`."""
 
     images_dir: str | None = None
     sample_pages: int | None = None
@@ -176,8 +176,12 @@ class WikiWeb2MBuilder(datasets.GeneratorBasedBuilder):
         log("WikiWeb2M %s (%s): %s", split, shards, stats.summary())
 
 
-def _fingerprint(paths: list[str]) -> str:
+def _fingerprint(paths: list[str], images_dir: str | None) -> str:
+    """Shard names, sizes and mtimes, and the images folder's mtime (it changes when files are
+    added or removed), so new shards or newly downloaded images miss the cache."""
     stats = [(os.path.basename(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths]
+    if images_dir is not None and os.path.isdir(images_dir):
+        stats.append(("images", os.stat(images_dir).st_mtime_ns))
     return datasets.fingerprint.Hasher.hash(stats)
 
 
@@ -203,13 +207,14 @@ def load_wikiweb2m(
     if images_dir == "auto":
         candidate = os.path.join(raw_dir, "images")
         images_dir = candidate if os.path.isdir(candidate) else None
+    images_dir = os.path.abspath(images_dir) if images_dir is not None else None
     builder = WikiWeb2MBuilder(
         cache_dir=str(cache_dir) if cache_dir is not None else None,
         data_dir=raw_dir,
-        images_dir=os.path.abspath(images_dir) if images_dir is not None else None,
+        images_dir=images_dir,
         sample_pages=sample_pages,
         seed=seed,
-        raw_fingerprint=_fingerprint(find_shards(raw_dir)),
+        raw_fingerprint=_fingerprint(find_shards(raw_dir), images_dir),
     )
     try:
         builder.download_and_prepare(num_proc=num_proc)
