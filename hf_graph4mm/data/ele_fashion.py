@@ -89,10 +89,25 @@ def load_pt(path: str | os.PathLike) -> Any:
         with torch.serialization.safe_globals(allowed):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError, RuntimeError or EOFError here
+        try:  # name the offending globals when the file is a readable torch zip archive
+            refused = sorted(
+                set(torch.serialization.get_unsafe_globals_in_checkpoint(path)) - _names(allowed)
+            )
+        except Exception:
+            refused = []
+        reason = (
+            f"forbidden globals {refused}"
+            if refused
+            else f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        )
         raise ValueError(
-            f"{path}: cannot be read with torch.load(weights_only=True) ({type(error).__name__}: "
-            f"{str(error).splitlines()[0][:200]}); the file must hold only tensors, numpy arrays and containers"
+            f"{path}: cannot be read with torch.load(weights_only=True) ({reason}); "
+            "the file must hold only tensors, numpy arrays and plain containers"
         ) from None
+
+
+def _names(objects) -> set[str]:
+    return {f"{obj.__module__}.{obj.__qualname__}" for obj in objects}
 
 
 def _int_array(value: Any, path: Path) -> np.ndarray:
@@ -593,7 +608,7 @@ def write_ele_fashion_sample(
     edges = set()
     for node, cls in enumerate(classes):
         same = np.flatnonzero((classes == cls) & (np.arange(num_nodes) != node))
-        for other in rng.choice(same, size=2, replace=False):
+        for other in rng.choice(same, size=min(2, same.size), replace=False):
             edges.add((min(node, int(other)), max(node, int(other))))
         if rng.random() < 0.3:  # a few cross-class co-purchases
             other = int(rng.integers(num_nodes))
