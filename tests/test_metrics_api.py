@@ -10,6 +10,7 @@ from hf_graph4mm.metrics import (
     ZeroShotAccuracy,
     compute_generation_metrics,
     load_metric,
+    normalize_text,
 )
 
 sacrebleu = pytest.importorskip("sacrebleu")
@@ -69,3 +70,18 @@ def test_generation_metrics_agree_with_the_reference_libraries():
 def test_generation_metrics_reject_mismatched_input():
     with pytest.raises(ValueError, match="3 predictions but 2 references"):
         compute_generation_metrics(PREDICTIONS, REFERENCES[:2])
+
+
+def test_normalize_text_lowercases_and_drops_punctuation():
+    assert normalize_text("A dog's bone (big)!  On the STREET...") == "a dog's bone big on the street"
+    assert normalize_text("--") == ""
+
+
+def test_generation_metrics_normalise_case_and_punctuation_before_bleu_and_cider():
+    shouted = [prediction.capitalize() + "." for prediction in PREDICTIONS]
+    normalised = compute_generation_metrics(shouted, REFERENCES)
+    assert normalised == pytest.approx(compute_generation_metrics(PREDICTIONS, REFERENCES), rel=1e-12)
+    raw = compute_generation_metrics(shouted, REFERENCES, normalize=False)
+    # Whitespace tokens "A" and "street." no longer match; ROUGE-L tokenises on its own.
+    assert raw["bleu4"] < normalised["bleu4"] and raw["cider"] < normalised["cider"]
+    assert raw["rougeL"] == pytest.approx(normalised["rougeL"])

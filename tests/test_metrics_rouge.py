@@ -34,6 +34,8 @@ def test_tokenisation_and_stemming():
     assert rouge_l(["running cats"], ["run cat"])["rougeL"] == 0.0
     # "running" -> "run", "cats" -> "cat"; "run" and "cat" are too short to be stemmed.
     assert rouge_l(["running cats"], ["run cat"], use_stemmer=True)["rougeL"] == pytest.approx(1.0)
+    # Porter would turn "was" into "wa", but tokens of 3 characters or fewer are left alone.
+    assert rouge_l(["was"], ["wa"], use_stemmer=True)["rougeL"] == 0.0
 
 
 def test_longest_common_subsequence_is_symmetric_and_not_a_substring():
@@ -63,6 +65,8 @@ def test_matches_rouge_score(use_stemmer):
         "big",
         "tables!",
         "42",
+        "was",
+        "has",
         "Running",
     ]
     predictions = [" ".join(rng.choices(vocabulary, k=rng.randint(0, 15))) for _ in range(40)]

@@ -3,7 +3,8 @@
 ``evaluate.load("bleu")`` needs the network; these need nothing but the package. Generation:
 corpus BLEU-4, ROUGE-L F, CIDEr-D (and original CIDEr); zero-shot classification accuracy;
 the MSA metric sets of MOSI / MOSEI / CH-SIMS. Each module's docstring gives the exact
-definition and tokenisation.
+definition and tokenisation. The ``evaluate.Metric`` classes score texts as given;
+``compute_generation_metrics`` first lowercases and drops punctuation (``normalize_text``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .bleu import CorpusBleu, corpus_bleu
 from .cider import Cider, cider
 from .generation import compute_generation_metrics
 from .msa import MSAMetrics, compute_msa_metrics
+from .normalization import normalize_text
 from .rouge import RougeL, rouge_l
 
 METRIC_CLASSES: dict[str, type[evaluate.Metric]] = {
@@ -50,6 +52,7 @@ __all__ = [
     "compute_msa_metrics",
     "corpus_bleu",
     "load_metric",
+    "normalize_text",
     "rouge_l",
     "zero_shot_accuracy",
 ]
