@@ -117,6 +117,22 @@ class Graph4MMConfig(PreTrainedConfig):
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     @property
+    def _attn_implementation(self):
+        return self._attn_implementation_internal
+
+    @_attn_implementation.setter
+    def _attn_implementation(self, value: str | dict | None):
+        """A name picks the backend of Graph4MM's own graph/Q-Former modules only.
+
+        transformers would copy a plain string to every sub-config, forcing e.g. "triton" onto the
+        LM and the vision encoder; here they keep their own backend unless a dict names them
+        (``{"": "triton", "text_config": "eager"}``).
+        """
+        if isinstance(value, str):
+            value = {"": value}
+        PreTrainedConfig._attn_implementation.fset(self, value)
+
+    @property
     def num_query_tokens(self) -> int:
         """How many ``<image>`` placeholders each prompt carries (and how many queries the MM-QFormer has)."""
         return self.num_query_tokens_per_image * self.max_image_nodes

@@ -160,32 +160,21 @@ class Graph4MMPreTrainedModel(PreTrainedModel):
 
     def set_attn_implementation(self, attn_implementation: str | dict, allow_all_kernels: bool = False):
         """Switch our graph/Q-Former modules' backend; a dict ``{"": ..., "text_config": ...}`` also
-        switches the named backbones. A plain string leaves the backbones as they are."""
-        super().set_attn_implementation(_only_top_level(attn_implementation), allow_all_kernels)
+        switches the named backbones. A plain string leaves the backbones as they are (transformers
+        would spread it to every sub-model)."""
+        if isinstance(attn_implementation, str):
+            attn_implementation = {"": attn_implementation}
+        super().set_attn_implementation(attn_implementation, allow_all_kernels)
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
-        if "attn_implementation" in kwargs:
-            kwargs["attn_implementation"] = _only_top_level(kwargs["attn_implementation"])
+        """As ``PreTrainedModel.from_pretrained``; ``attn_implementation`` as in :meth:`set_attn_implementation`."""
         model = super().from_pretrained(*args, **kwargs)
         # Loading materialises fresh parameters (requires_grad=True): freeze again.
         freeze = getattr(model, "freeze_backbones", None)
         if freeze is not None:
             freeze()
         return model
-
-    @classmethod
-    def _from_config(cls, config, **kwargs):
-        if "attn_implementation" in kwargs:
-            kwargs["attn_implementation"] = _only_top_level(kwargs["attn_implementation"])
-        return super()._from_config(config, **kwargs)
-
-
-def _only_top_level(attn_implementation):
-    """transformers spreads a string to every sub-config; ours names our own modules only."""
-    if isinstance(attn_implementation, str):
-        return {"": attn_implementation}
-    return attn_implementation
 
 
 class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin):

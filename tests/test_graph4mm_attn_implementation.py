@@ -1,0 +1,93 @@
+"""attn_implementation: picks the backend of Graph4MM's own modules; the backbones keep theirs unless named."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from test_graph4mm_support import make_batch, tiny_config
+from transformers import AutoModel, AutoModelForImageTextToText
+
+from hf_graph4mm import Graph4MMForConditionalGeneration
+from hf_graph4mm.kernels.backends import _REGISTRY
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A saved tiny model, a batch, and its logits with the eager reference backends."""
+    torch.manual_seed(0)
+    model = Graph4MMForConditionalGeneration(tiny_config()).eval()
+    assert model.config._attn_implementation == "eager"  # our default: the float64-checked reference
+    assert model.language_model.config._attn_implementation == "sdpa"  # transformers' default, untouched
+    path = tmp_path_factory.mktemp("graph4mm")
+    model.save_pretrained(path)
+    batch = make_batch(model.config)
+    with torch.no_grad():
+        return path, batch, model(**batch).logits
+
+
+def backends(model):
+    return (
+        model.config._attn_implementation,
+        model.language_model.config._attn_implementation,
+        model.vision_model.config._attn_implementation,
+    )
+
+
+@pytest.mark.parametrize(
+    "requested,expected",
+    [
+        ("eager", ("eager", "sdpa", "sdpa")),
+        ("sdpa", ("sdpa", "sdpa", "sdpa")),
+        ({"": "sdpa", "text_config": "eager"}, ("sdpa", "eager", "sdpa")),
+        ({"": "eager", "vision_config": "eager", "text_config": "eager"}, ("eager", "eager", "eager")),
+    ],
+)
+def test_from_pretrained_sets_our_backend_and_only_named_backbones(saved, requested, expected):
+    path, batch, reference = saved
+    model = AutoModelForImageTextToText.from_pretrained(path, attn_implementation=requested).eval()
+    assert backends(model) == expected
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_triton_backend_runs_our_modules_only(saved, monkeypatch):
+    """On CPU this runs Triton's interpreter (conftest sets TRITON_INTERPRET=1)."""
+    import hf_graph4mm.kernels.triton_backends  # noqa: F401  (registers the Triton kernels)
+
+    path, batch, reference = saved
+    triton_kernel = _REGISTRY["hop_diffused"]["triton"]
+    calls = []
+    monkeypatch.setitem(
+        _REGISTRY["hop_diffused"], "triton", lambda *args, **kw: calls.append(1) or triton_kernel(*args, **kw)
+    )
+    model = AutoModel.from_pretrained(path, attn_implementation="triton").eval()
+    assert backends(model) == ("triton", "sdpa", "sdpa")
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, reference, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 2  # the text and the image subgraph went through the Triton kernel
+
+
+def test_set_attn_implementation_switches_and_validates(saved):
+    path, batch, reference = saved
+    model = Graph4MMForConditionalGeneration.from_pretrained(path).eval()
+    model.set_attn_implementation("sdpa")
+    assert backends(model) == ("sdpa", "sdpa", "sdpa")
+    model.set_attn_implementation({"": "eager", "text_config": "eager"})
+    assert backends(model) == ("eager", "eager", "sdpa")
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, reference, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown attention implementation 'flash'.*eager, sdpa, triton"):
+        model.set_attn_implementation("flash")
+    assert backends(model) == ("eager", "eager", "sdpa")
+
+
+def test_unknown_or_unregistered_backends_are_clear_errors(saved, monkeypatch):
+    path, _, _ = saved
+    with pytest.raises(ValueError, match="unknown attention implementation 'fast'"):
+        Graph4MMForConditionalGeneration.from_pretrained(path, attn_implementation="fast")
+    monkeypatch.delitem(_REGISTRY["hop_diffused"], "sdpa")
+    with pytest.raises(ValueError, match="'sdpa' backend of hop_diffused attention is not available"):
+        Graph4MMForConditionalGeneration.from_pretrained(path, attn_implementation="sdpa")
+    # hop-aware has no diffusion kernel, so it does not need that backend
+    model = Graph4MMForConditionalGeneration(tiny_config(structure="hop_aware", attn_implementation="sdpa"))
+    assert model.config._attn_implementation == "sdpa"
