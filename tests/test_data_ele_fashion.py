@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import tarfile
+import zipfile
 from pathlib import Path
 from unittest import mock
 
@@ -126,6 +127,20 @@ def test_numpy_edges_in_either_orientation_and_image_tar(release, tmp_path):
     graph = read_ele_fashion(sample).graph  # extracts the tar next to itself
     assert {node_id for node_id, image in zip(graph.node_ids, graph.images) if image} == members
     assert all(os.path.isfile(image) for image in graph.images if image)
+
+
+def test_pt_written_under_numpy_1_is_accepted(release, tmp_path):
+    """numpy 1 pickles name ``numpy.core.multiarray._reconstruct``; rewrite a numpy 2 file that way."""
+    modern = tmp_path / "modern.pt"
+    torch.save(np.array(EDGES), modern)
+    with zipfile.ZipFile(modern) as source, zipfile.ZipFile(release / "nc_edges-nodeid.pt", "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.endswith("data.pkl"):
+                assert b"numpy._core.multiarray" in data
+                data = data.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+            target.writestr(item, data)
+    np.testing.assert_array_equal(read_ele_fashion(release).graph.edge_index, np.array(EDGES).T)
 
 
 def test_tar_member_escaping_the_folder_is_refused(tmp_path):

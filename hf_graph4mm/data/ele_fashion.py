@@ -49,6 +49,11 @@ import torch
 
 from ..processing.graph import MultimodalGraph
 
+try:  # numpy >= 2
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core.multiarray import _reconstruct
+
 logger = logging.getLogger(__name__)
 
 EDGES_FILE = "nc_edges-nodeid.pt"
@@ -83,7 +88,9 @@ def _require(raw_dir: Path, name: str) -> Path:
 
 def load_pt(path: str | os.PathLike) -> Any:
     """``torch.load(weights_only=True)`` that also accepts plain numpy arrays, nothing else."""
-    allowed = [np.ndarray, np.dtype, np._core.multiarray._reconstruct]
+    allowed: list = [np.ndarray, np.dtype, _reconstruct]
+    # Files written under numpy 1 name the rebuilder by its old module path.
+    allowed += [(_reconstruct, "numpy.core.multiarray._reconstruct")]
     allowed += [type(np.dtype(kind)) for kind in ("int64", "int32", "float32", "float64", "bool")]
     try:
         with torch.serialization.safe_globals(allowed):
@@ -107,7 +114,7 @@ def load_pt(path: str | os.PathLike) -> Any:
 
 
 def _names(objects) -> set[str]:
-    return {f"{obj.__module__}.{obj.__qualname__}" for obj in objects}
+    return {obj[1] if isinstance(obj, tuple) else f"{obj.__module__}.{obj.__qualname__}" for obj in objects}
 
 
 def _int_array(value: Any, path: Path) -> np.ndarray:
