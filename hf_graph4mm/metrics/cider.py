@@ -59,6 +59,27 @@ def _bigram_length(tokens: Sequence[str], max_order: int) -> int:
     return max(len(tokens) - 1, 0) if max_order >= 2 else 0
 
 
+def _per_order_similarity(
+    vectors: list[dict], norms: list[float], ref_vectors: list[dict], ref_norms: list[float], clipped: bool
+) -> list[float]:
+    """``[max_order]`` cosine similarity of a prediction's and a reference's tf-idf vectors per order.
+
+    With ``clipped`` each prediction weight is capped at the reference's in the dot product (CIDEr-D);
+    the norms stay those of the unclipped vectors.
+    """
+    similarities = []
+    for vector, norm, ref_vector, ref_norm in zip(vectors, norms, ref_vectors, ref_norms):
+        if norm == 0.0 or ref_norm == 0.0:
+            similarities.append(0.0)  # an empty vector is similar to nothing
+            continue
+        dot = 0.0
+        for ngram, weight in vector.items():
+            ref_weight = ref_vector.get(ngram, 0.0)
+            dot += (min(weight, ref_weight) if clipped else weight) * ref_weight
+        similarities.append(dot / (norm * ref_norm))
+    return similarities
+
+
 def cider(
     predictions: Sequence[str],
     references: Sequence[str | Sequence[str]],
@@ -109,16 +130,9 @@ def cider(
             if clipped:
                 gap = _bigram_length(tokens, max_order) - _bigram_length(ref_tokens, max_order)
                 penalty = math.exp(-(gap**2) / (2 * sigma**2))
-            for order in range(max_order):
-                if norms[order] == 0.0 or ref_norms[order] == 0.0:
-                    continue  # an empty vector is similar to nothing
-                ref_vector = ref_vectors[order]
-                dot = sum(
-                    (min(weight, ref_vector.get(ngram, 0.0)) if clipped else weight)
-                    * ref_vector.get(ngram, 0.0)
-                    for ngram, weight in vectors[order].items()
-                )
-                per_order_total[order] += penalty * dot / (norms[order] * ref_norms[order])
+            similarities = _per_order_similarity(vectors, norms, ref_vectors, ref_norms, clipped)
+            for order, similarity in enumerate(similarities):
+                per_order_total[order] += penalty * similarity
         score = sum(per_order_total) / max_order / len(refs_tokens)
         per_sample.append(10.0 * score if clipped else score)
     return {"cider": sum(per_sample) / len(per_sample), "cider_per_sample": per_sample}
