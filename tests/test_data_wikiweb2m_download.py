@@ -84,11 +84,12 @@ def server():
 
 
 FAST = {"timeout": 0.3, "retries": 2, "backoff": 0.01, "requests_per_second": None, "progress": False}
-NAMES = ["ok.png", "ok.jpg", "missing.png", "slow.png", "corrupt.jpg", "flaky.png"]
+NAMES = ["ok.png", "ok.jpg", "missing.png", "slow.png", "corrupt.jpg", "flaky.png", "file:///etc/hostname"]
 
 
 def test_download_reports_failures_retries_what_is_worth_it_and_resumes(server, tmp_path):
-    jobs = [DownloadJob(f"{server.url}/{name}", str(tmp_path / "img" / name)) for name in NAMES]
+    jobs = [DownloadJob(f"{server.url}/{name}", str(tmp_path / "img" / name)) for name in NAMES[:-1]]
+    jobs.append(DownloadJob(NAMES[-1], str(tmp_path / "img" / "local.png")))
     report = download_images(jobs, num_workers=4, user_agent="tester/1.0 (me@example.org)", **FAST)
 
     assert report.downloaded == 3 and report.skipped == 0
@@ -96,8 +97,9 @@ def test_download_reports_failures_retries_what_is_worth_it_and_resumes(server, 
         f"{server.url}/missing.png": "HTTP 404",
         f"{server.url}/slow.png": "timeout",
         f"{server.url}/corrupt.jpg": "not a readable image",
+        "file:///etc/hostname": "not an http(s) URL",
     }
-    assert "3 downloaded, 0 already present, 3 failed" in report.summary()
+    assert "3 downloaded, 0 already present, 4 failed" in report.summary()
     saved = sorted(p.name for p in (tmp_path / "img").iterdir())
     assert saved == ["flaky.png", "ok.jpg", "ok.png"]  # nothing half-written, no temporary files
     assert Image.open(tmp_path / "img" / "ok.jpg").size == (6, 5)
@@ -108,7 +110,7 @@ def test_download_reports_failures_retries_what_is_worth_it_and_resumes(server, 
     assert server.user_agents == {"tester/1.0 (me@example.org)"}
 
     before = sum(server.requests.values())
-    again = download_images(jobs[:2] + jobs[-1:], num_workers=2, **FAST)
+    again = download_images(jobs[:2] + [jobs[5]], num_workers=2, **FAST)  # ok.png, ok.jpg, flaky.png
     assert again.skipped == 3 and again.downloaded == 0 and not again.failures
     assert sum(server.requests.values()) == before  # files already there are not fetched again
 

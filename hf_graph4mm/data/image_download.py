@@ -15,12 +15,14 @@
 from __future__ import annotations
 
 import concurrent.futures
+import http.client
 import io
 import logging
 import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -91,6 +93,8 @@ class RateLimiter:
 
 
 def _fetch(url: str, *, timeout: float, user_agent: str, max_bytes: int) -> bytes:
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):  # no file:// or ftp:// from a shard
+        raise DownloadFailed("not an http(s) URL")
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -102,7 +106,7 @@ def _fetch(url: str, *, timeout: float, user_agent: str, max_bytes: int) -> byte
             retryable=error.code in RETRYABLE_STATUS,
             retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
         ) from error
-    except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as error:
+    except (OSError, http.client.HTTPException) as error:  # timeouts, resets, cut-off bodies
         reason = getattr(error, "reason", error)
         kind = (
             "timeout"
@@ -116,12 +120,12 @@ def _fetch(url: str, *, timeout: float, user_agent: str, max_bytes: int) -> byte
 
 
 def _check_image(data: bytes) -> None:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()  # checks structure and checksums without decoding every pixel
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise DownloadFailed("not a readable image") from error
 
 
@@ -205,6 +209,8 @@ def download_images(
             report.failures[job.url] = failure.reason
         except OSError as error:  # disk full, permissions: report, keep going
             report.failures[job.url] = f"write error: {error.strerror or error}"
+        except Exception as error:  # one odd response must not stop millions of downloads
+            report.failures[job.url] = f"unexpected {type(error).__name__}: {error}"
         else:
             if outcome == "skipped":
                 report.skipped += 1
