@@ -21,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 GSIT_DIMS = {"text": 6, "audio": 3, "vision": 4}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny_graph4mm():
     """A random tiny Graph4MM (OPT backbone) and its processor."""
     from test_graph4mm_support import tiny_config

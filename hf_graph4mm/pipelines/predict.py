@@ -9,7 +9,7 @@
   cut off by an interruption is dropped and its row predicted again.
 
 Rows: Graph4MM tasks read ``graph`` (``MultimodalGraph.to_dict()``), ``target_node`` (or
-``target``) and an optional ``prompt``; sentiment reads ``text`` (string or features), ``audio``,
+``target``) and an optional ``prompt`` (the graph may be stored as JSON text); sentiment reads ``text`` (string or features), ``audio``,
 ``vision`` (``*_features`` names too) and trims them to ``*_lengths`` when present.
 """
 
@@ -72,13 +72,21 @@ def _hashable(value):
 
 # ---------------------------------------------------------------- rows -> pipeline inputs
 def graph_input(row: dict) -> dict:
-    for column in ("graph",):
-        if row.get(column) is None:
-            raise ValueError(f"row {row.get('id', '?')!r} has no {column!r} column; columns: {sorted(row)}")
+    """``graph`` is a graph dict or that dict as JSON text (a column type every format can store)."""
+    graph = row.get("graph")
+    if graph is None:
+        raise ValueError(f"row {row.get('id', '?')!r} has no 'graph' column; columns: {sorted(row)}")
+    if isinstance(graph, str):
+        try:
+            graph = json.loads(graph)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"row {row.get('id', '?')!r}: the graph column is text but not JSON ({error})"
+            ) from error
     target = row.get("target_node", row.get("target"))
     if target is None:
         raise ValueError(f"row {row.get('id', '?')!r} has no 'target_node' (or 'target') column")
-    return {"graph": row["graph"], "target": int(target), "prompt": row.get("prompt")}
+    return {"graph": graph, "target": int(target), "prompt": row.get("prompt")}
 
 
 def sentiment_input(row: dict) -> dict:

@@ -1,0 +1,122 @@
+"""hf-graph4mm predict: streamed JSONL predictions equal the pipeline's, resume without duplicates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_pipelines_support import sample_graph, sentiment_inputs, tiny_graph4mm, tiny_gsit
+from transformers import pipeline
+
+from hf_graph4mm.cli import main as cli_main
+from hf_graph4mm.pipelines import predict
+
+NUM_ROWS = 7
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def sentiment_case(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gsit")
+    model = tiny_gsit()
+    model.save_pretrained(folder / "model")
+    items = sentiment_inputs(NUM_ROWS, seed=7)
+    rows = [{"id": f"u{i}", **{m: v.tolist() for m, v in item.items()}} for i, item in enumerate(items)]
+    write_jsonl(folder / "data.jsonl", rows)
+    analyzer = pipeline("multimodal-sentiment-analysis", model=model)
+    expected = {row["id"]: analyzer(item) for row, item in zip(rows, items)}
+    return folder, expected
+
+
+def test_predict_writes_one_line_per_row_equal_to_the_pipeline(sentiment_case, tmp_path):
+    folder, expected = sentiment_case
+    output = tmp_path / "preds.jsonl"
+    argv = ["predict", "--model", str(folder / "model"), "--dataset", str(folder / "data.jsonl")]
+    assert cli_main([*argv, "--output", str(output), "--batch-size", "3", "--device", "cpu"]) == 0
+    records = read_jsonl(output)
+    assert [r["id"] for r in records] == [f"u{i}" for i in range(NUM_ROWS)]
+    for record in records:
+        assert record["score"] == pytest.approx(expected[record["id"]]["score"], abs=1e-5)
+        assert record["label"] == expected[record["id"]]["label"]
+
+
+def test_interrupted_run_resumes_without_duplicates(sentiment_case, tmp_path):
+    folder, expected = sentiment_case
+    output = tmp_path / "preds.jsonl"
+    pipe, task = predict.build_pipeline(str(folder / "model"), None, "cpu")
+    rows, _ = predict.open_dataset(str(folder / "data.jsonl"), "test")
+
+    def stop_after_two_batches(written):
+        if written >= 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        predict.run_predictions(
+            lambda inputs: pipe(inputs, batch_size=2),
+            rows,
+            output,
+            predict.to_pipeline_input(task),
+            2,
+            on_batch_written=stop_after_two_batches,
+        )
+    assert [r["id"] for r in read_jsonl(output)] == ["u0", "u1", "u2", "u3"]
+    # an interruption in the middle of a write leaves a partial last line: it is dropped and redone
+    with open(output, "a", encoding="utf-8") as handle:
+        handle.write('{"id": "u4", "sco')
+    argv = [
+        "--model",
+        str(folder / "model"),
+        "--dataset",
+        str(folder / "data.jsonl"),
+        "--output",
+        str(output),
+    ]
+    assert predict.main([*argv, "--batch-size", "2"]) == 0
+    records = read_jsonl(output)
+    assert [r["id"] for r in records] == [f"u{i}" for i in range(NUM_ROWS)]
+    for record in records:
+        assert record["score"] == pytest.approx(expected[record["id"]]["score"], abs=1e-5)
+    # a finished file: nothing left to do, nothing appended
+    assert predict.main(argv) == 0
+    assert len(read_jsonl(output)) == NUM_ROWS
+
+
+def test_save_to_disk_dataset_and_graph_generation(tmp_path):
+    import datasets
+
+    model, processor = tiny_graph4mm()
+    model.save_pretrained(tmp_path / "model")
+    processor.save_pretrained(tmp_path / "model")
+    graph = sample_graph().to_dict()
+    graph["images"] = [None] * len(graph["images"])  # images as None: a text-only page
+    graph["texts"][1] = graph["texts"][4] = "x"
+    rows = [{"id": i, "graph": json.dumps(graph), "target_node": t} for i, t in enumerate((0, 2, 3))]
+    dataset = datasets.Dataset.from_list(rows)
+    datasets.DatasetDict({"test": dataset}).save_to_disk(str(tmp_path / "data"))
+    output = tmp_path / "preds.jsonl"
+    argv = ["--model", str(tmp_path / "model"), "--dataset", str(tmp_path / "data"), "--output", str(output)]
+    assert predict.main([*argv, "--max-new-tokens", "3", "--batch-size", "2"]) == 0
+    generator = pipeline("graph-text-generation", model=model, processor=processor)
+    expected = [generator({"graph": graph, "target": t}, max_new_tokens=3)[0] for t in (0, 2, 3)]
+    assert read_jsonl(output) == [{"id": i, **e} for i, e in enumerate(expected)]
+
+
+def test_bad_rows_and_output_files_are_clear_errors(sentiment_case, tmp_path):
+    folder, _ = sentiment_case
+    rows = [{"id": "a", "text": [[0.0] * 6], "audio": [[0.0] * 3], "vision": [[0.0] * 4]}] * 2
+    write_jsonl(tmp_path / "dup.jsonl", rows)
+    argv = ["--model", str(folder / "model"), "--output", str(tmp_path / "out.jsonl")]
+    with pytest.raises(ValueError, match="appears twice"):
+        predict.main([*argv, "--dataset", str(tmp_path / "dup.jsonl")])
+    with pytest.raises(ValueError, match="no 'key' column"):
+        predict.main([*argv, "--dataset", str(folder / "data.jsonl"), "--id-column", "key"])
+    (tmp_path / "broken.jsonl").write_text("not json\n")
+    with pytest.raises(ValueError, match="line 1 is not JSON"):
+        predict.completed_ids(tmp_path / "broken.jsonl")
