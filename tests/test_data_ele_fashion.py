@@ -266,3 +266,19 @@ def test_script_writes_both_configs_and_card_and_pushes(release, tmp_path):
     assert examples["validation"][0]["label_name"] == "case"
     graph = ele_fashion_graph(datasets.load_dataset(str(out), "graph"))
     assert graph.texts == TEXTS and graph.num_edges == 3
+
+
+def test_make_sample_data_reproduces_the_committed_samples(tmp_path, capsys):
+    script = _load_script("make_sample_data")
+    assert script.main(["--out-dir", str(tmp_path), "--only", "ele_fashion", "mmsa"]) == 0
+    for name in ("ele_fashion", "mmsa"):
+        committed = script.SAMPLE_DATA / name
+        files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+        assert files == sorted(
+            p.relative_to(tmp_path / name) for p in (tmp_path / name).rglob("*") if p.is_file()
+        )
+        assert all((committed / f).read_bytes() == (tmp_path / name / f).read_bytes() for f in files)
+    # A dataset whose writer cannot be imported is reported, not silently skipped.
+    with mock.patch.dict(script.WRITERS, {"wikiweb2m": lambda: None}):
+        assert script.main(["--out-dir", str(tmp_path / "partial"), "--only", "wikiweb2m"]) == 1
+    assert "wikiweb2m: skipped" in capsys.readouterr().err

@@ -209,6 +209,15 @@ def test_restricted_unpickler_reads_numpy_and_containers_exactly(tmp_path, proto
     assert loaded["scalar"] == np.float32(2.5) and loaded["nested"] == data["nested"]
 
 
+def test_pickles_written_under_numpy_1_are_accepted(tmp_path):
+    """numpy 1 names ``numpy.core.multiarray``; protocol 2 spells globals as plain text, so rewrite it."""
+    data = pickle.dumps({"train": {"audio": np.arange(4.0).reshape(1, 2, 2)}}, protocol=2)
+    assert b"numpy._core.multiarray" in data
+    path = tmp_path / "old.pkl"
+    path.write_bytes(data.replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
+    np.testing.assert_array_equal(safe_load_pickle(path)["train"]["audio"], np.arange(4.0).reshape(1, 2, 2))
+
+
 def test_bundled_sample_is_small_and_loads(tmp_path):
     assert SAMPLE_PICKLE.is_file() and SAMPLE_PICKLE.stat().st_size < 1024 * 1024
     raw = safe_load_pickle(SAMPLE_PICKLE)
