@@ -44,6 +44,7 @@ def _tiny_backbones(model_args: ModelArguments, data_args: DataArguments):
     config = Graph4MMConfig(
         vision_config=tiny_clip_vision_config(),
         text_config=text_config,
+        qformer_config={"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64},
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         **_structure_overrides(model_args),
     )
