@@ -247,9 +247,16 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         return self.config._attn_implementation or "eager"
 
     # -- the multimodal prefix -------------------------------------------------------------------
+    def _language_backbone(self) -> nn.Module:
+        """The LM without its head (and without a PEFT prompt-learning wrapper around it)."""
+        language_model = self.language_model
+        if hasattr(language_model, "get_base_model"):  # e.g. prefix tuning wraps the LM in a PeftModel
+            language_model = language_model.get_base_model()
+        return language_model.base_model
+
     def _text_node_embeddings(self, input_ids, attention_mask, node_mask) -> torch.Tensor:
         """``[B, Nt, width]``: each text node's mean token state, from the text encoder or the LM itself."""
-        encoder = self.text_encoder if self.text_encoder is not None else self.language_model.base_model
+        encoder = self.text_encoder if self.text_encoder is not None else self._language_backbone()
         with torch.set_grad_enabled(torch.is_grad_enabled() and not _is_frozen(encoder)):
             vectors = text_node_vectors(encoder, input_ids, attention_mask, node_mask)
         return self.text_node_projection(vectors.to(self.text_node_projection.weight.dtype))
