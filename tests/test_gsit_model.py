@@ -277,7 +277,10 @@ def test_save_load_round_trip_through_auto_classes(tmp_path, fusion):
         torch.testing.assert_close(base(**inputs).fused_representation, expected.fused_representation)
 
 
-@pytest.mark.parametrize("implementation", ["eager", "sdpa", "triton"])
+@pytest.mark.parametrize(
+    "implementation",
+    ["eager", "sdpa", pytest.param("triton", marks=pytest.mark.slow)],  # interpreter: ~6 s
+)
 def test_attn_implementation_selects_an_equivalent_backend(tmp_path, implementation):
     model = GsiTForSequenceClassification(tiny_config(num_layers=1, attn_implementation="eager")).eval()
     model.save_pretrained(tmp_path)
@@ -418,3 +421,40 @@ def test_tiny_gsit_overfits_a_small_batch():
         loss.backward()
         optimizer.step()
     assert loss.item() < first / 10
+
+
+def test_text_encoder_builds_under_a_triton_load(tmp_path):
+    """from_pretrained(attn_implementation="triton") must not hand "triton" to the stock BERT."""
+    GsiTForSequenceClassification(
+        tiny_config(num_layers=1, text_encoder_config=tiny_bert_config())
+    ).save_pretrained(tmp_path)
+    loaded = GsiTForSequenceClassification.from_pretrained(tmp_path, attn_implementation="triton")
+    assert loaded.config._attn_implementation == "triton"
+    assert loaded.get_text_encoder().config._attn_implementation == "sdpa"
+
+
+def test_trainer_runs_on_a_datasets_dataset(tmp_path):
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments
+
+    batch = random_batch()
+    rows = {k: v.tolist() for k, v in batch.items()}
+    rows["labels"] = [0.5, -1.0, 2.0]
+    dataset = Dataset.from_dict(rows).with_format("torch")
+    model = GsiTForSequenceClassification(tiny_config())
+    before = model.head.out_proj.weight.detach().clone()
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=3,
+        max_steps=2,
+        use_cpu=True,
+        report_to=[],
+        learning_rate=1e-2,
+        save_strategy="no",
+        logging_steps=1,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=dataset)
+    result = trainer.train()
+    assert result.global_step == 2
+    assert all("loss" in entry for entry in trainer.state.log_history[:2])
+    assert not torch.equal(model.head.out_proj.weight, before)

@@ -114,7 +114,8 @@ class GsiTPreTrainedModel(PreTrainedModel):
 
     ``attn_implementation`` names the backend of the interlaced fusion attention
     ("eager", "sdpa", "triton"; see ``hf_graph4mm.kernels``). A text encoder, being a stock
-    transformers model, runs "sdpa" when the fusion runs "triton".
+    transformers model, runs "sdpa" when the fusion runs "triton". The MulT baseline's dense
+    cross-modal attentions always run torch's SDPA (the name only matters for "interlaced").
     """
 
     config_class = GsiTConfig
