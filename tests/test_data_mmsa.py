@@ -85,6 +85,22 @@ def test_mosi_layout_counts_columns_and_values(mosi_pickle, tmp_path):
     assert np.isneginf(safe_load_pickle(path)["train"]["audio"]).sum() == 1
 
 
+def test_prepared_cache_is_reused_until_the_file_changes(mosi_pickle, tmp_path):
+    from hf_graph4mm.data import mmsa
+
+    path, content = mosi_pickle
+    first = load_mmsa(path, cache_dir=tmp_path / "cache")
+    with mock.patch.object(mmsa, "read_mmsa_pickle", side_effect=AssertionError("unpickled again")):
+        again = load_mmsa(path, cache_dir=tmp_path / "cache")
+    assert again["train"]["labels"] == first["train"]["labels"]
+    content["train"]["regression_labels"] = np.array([1.0, 2.0, 2.5], dtype=np.float32)
+    _write(path, content)
+    os.utime(path, ns=(0, 10**18))  # a different mtime even on coarse-clock filesystems
+    np.testing.assert_allclose(
+        load_mmsa(path, cache_dir=tmp_path / "cache")["train"]["labels"], [1.0, 2.0, 2.5]
+    )
+
+
 def test_text_inputs_choose_the_text_columns(mosi_pickle, tmp_path):
     path, _ = mosi_pickle
     features_only = load_mmsa(path, text_inputs="features", cache_dir=tmp_path / "cache")["train"]

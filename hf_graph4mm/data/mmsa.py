@@ -24,7 +24,6 @@ Splits are renamed to ``train`` / ``validation`` / ``test``.
 
 from __future__ import annotations
 
-import functools
 import os
 import pickle
 from dataclasses import dataclass
@@ -120,12 +119,6 @@ def _sample_name(arrays: dict[str, np.ndarray], index: int) -> str:
     return f"#{index} (id {str(arrays['id'][index])!r})" if "id" in arrays else f"#{index}"
 
 
-@functools.lru_cache(maxsize=2)
-def _read_cached(path: str, fingerprint: str) -> dict[str, dict[str, np.ndarray]]:
-    del fingerprint  # part of the cache key only: an edited file is read again
-    return read_mmsa_pickle(path)
-
-
 def read_mmsa_pickle(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
     """Read an MMSA pickle safely; returns ``{"train"|"valid"|"test": read_mmsa_split(...)}``."""
     path = os.fspath(path)
@@ -171,7 +164,10 @@ class MMSA(datasets.GeneratorBasedBuilder):
             raise ValueError("MMSA builder needs path=<the MMSA .pkl file>")
         if self.config.text_inputs not in TEXT_INPUTS:
             raise ValueError(f"text_inputs must be one of {TEXT_INPUTS}, got {self.config.text_inputs!r}")
-        return _read_cached(os.fspath(self.config.path), self.config.file_fingerprint)
+        # Read once per builder (its _info and every split need it); freed with the builder.
+        if getattr(self, "_arrays", None) is None:
+            self._arrays = read_mmsa_pickle(self.config.path)
+        return self._arrays
 
     def _columns(self, arrays: dict[str, np.ndarray]) -> tuple[bool, bool]:
         """Whether to emit (text_features, token ids) given the file and ``text_inputs``."""
@@ -265,13 +261,18 @@ def load_mmsa(
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"MMSA pickle {path!r} does not exist")
-    builder = MMSA(
+    options = dict(
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
         path=os.path.abspath(path),
         text_inputs=text_inputs,
         file_fingerprint=_fingerprint(path),
     )
-    builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
+    # The column shapes come from the pickle (GBs for MOSEI). With an empty info the builder
+    # restores the real one from an existing Arrow cache, so a second load never unpickles.
+    builder = MMSA(info=datasets.DatasetInfo(), **options)
+    if builder.info.features is None:
+        builder = MMSA(**options)
+        builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
     return builder.as_dataset()
 
 
