@@ -1,6 +1,5 @@
 """WikiWeb2M: shards in the release's format -> section-summarisation examples with page graphs."""
 
-import filecmp
 import importlib.util
 import logging
 import os
@@ -12,7 +11,7 @@ import pytest
 from PIL import Image
 
 from hf_graph4mm.data import load_wikiweb2m
-from hf_graph4mm.data.tfrecord import encode_sequence_example, write_tfrecord
+from hf_graph4mm.data.tfrecord import encode_sequence_example, read_tfrecord, write_tfrecord
 from hf_graph4mm.data.wikiweb2m import write_wikiweb2m_sample
 from hf_graph4mm.data.wikiweb2m_pages import FEATURE_KINDS, SEQUENCE_BYTES, SEQUENCE_INT64, image_file_name
 from hf_graph4mm.processing import MultimodalGraph
@@ -293,7 +292,14 @@ def test_bundled_sample_is_reproducible_and_loads(tmp_path):
         p.relative_to(tmp_path / "regen") for p in (tmp_path / "regen").rglob("*") if p.is_file()
     )
     assert committed == regenerated
-    assert all(filecmp.cmp(SAMPLE / p, tmp_path / "regen" / p, shallow=False) for p in committed)
+    # Compare content, not compressed bytes: zlib and libjpeg builds may encode differently.
+    for path in committed:
+        ours, theirs = SAMPLE / path, tmp_path / "regen" / path
+        if ".tfrecord" in path.name:
+            assert list(read_tfrecord(ours)) == list(read_tfrecord(theirs))
+        else:
+            a, b = (np.asarray(Image.open(f).convert("RGB"), dtype=float) for f in (ours, theirs))
+            assert a.shape == b.shape and np.abs(a - b).mean() < 2.0
     assert sum((SAMPLE / p).stat().st_size for p in committed) < 2 * 2**20
 
     dataset = load_wikiweb2m(SAMPLE, cache_dir=tmp_path / "cache")
@@ -349,7 +355,6 @@ def test_build_script_writes_parquet_and_card_and_pushes(tmp_path, monkeypatch):
     assert uploaded[0]["repo_type"] == "dataset"
 
 
-@pytest.mark.slow
 def test_num_proc_gives_the_same_rows(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
