@@ -1,0 +1,83 @@
+"""Graph4MMProcessor -> Graph4MMForConditionalGeneration: loss, generation and zero-shot scoring on a real graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_graph4mm_support import tiny_config
+
+from hf_graph4mm import Graph4MMForConditionalGeneration, Graph4MMProcessor, MultimodalGraph
+from hf_graph4mm.tiny import build_tiny_image_processor, build_tiny_tokenizer
+
+
+@pytest.fixture(scope="module")
+def setup():
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)) for _ in range(4)]
+    graph = MultimodalGraph(
+        texts=["a red summer dress", "matching sandals", None, "a straw hat", "beach bag", "sunglasses"],
+        images=[images[0], None, images[1], images[2], None, images[3]],
+        edges=[(0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 5)],
+        name="shop",
+    )
+    torch.manual_seed(0)
+    model = Graph4MMForConditionalGeneration(tiny_config("opt", max_text_nodes=4, max_image_nodes=3)).eval()
+    processor = Graph4MMProcessor(
+        image_processor=build_tiny_image_processor(),
+        tokenizer=build_tiny_tokenizer(),
+        num_query_tokens=model.config.num_query_tokens,
+        num_hops=model.config.max_hops,
+        max_text_nodes=model.config.max_text_nodes,
+        max_image_nodes=model.config.max_image_nodes,
+        max_length=160,
+        max_target_length=16,
+        max_node_tokens=24,
+    )
+    assert processor.image_token_id == model.config.image_token_id
+    return graph, model, processor
+
+
+def test_processor_batches_train_the_model(setup):
+    graph, model, processor = setup
+    answers = ["dress", "hat & shoes"]
+    batch = processor([graph, graph], targets=[0, 3], prompts="Describe the product:", target_texts=answers)
+    output = model(**batch)
+    # the batched loss is the token-weighted mean of each example's own loss
+    per_example, counts = [], []
+    for target, answer in zip([0, 3], answers):
+        single = processor(graph, targets=target, prompts="Describe the product:", target_texts=answer)
+        per_example.append(model(**single).loss.item())
+        counts.append(int((single["labels"] != -100).sum()))
+    expected = sum(loss * count for loss, count in zip(per_example, counts)) / sum(counts)
+    assert output.loss.item() == pytest.approx(expected, rel=1e-5)
+
+    model.train()
+    output = model(**batch)
+    output.loss.backward()
+    assert model.qformer.query_tokens.grad.abs().sum() > 0
+    assert model.text_structure.query.weight.grad.abs().sum() > 0
+    assert model.image_structure.query.weight.grad.abs().sum() > 0
+    model.zero_grad()
+    model.eval()
+
+
+def test_processor_batches_generate_and_score(setup):
+    graph, model, processor = setup
+    batch = processor([graph, graph], targets=[5, 1], prompts="Category:", padding_side="left")
+    generated = model.generate(**batch, max_new_tokens=5, do_sample=False)
+    for row, target in enumerate([5, 1]):
+        alone = model.generate(
+            **processor(graph, targets=target, prompts="Category:"), max_new_tokens=5, do_sample=False
+        )
+        assert torch.equal(alone[0], generated[row])
+    assert len(processor.batch_decode(generated, skip_special_tokens=True)) == 2
+
+    labels = ["accessories", "shoes", "dresses"]
+    candidates = processor.tokenizer(labels, add_special_tokens=False, padding=True, return_tensors="pt")
+    scores = model.score_candidates(
+        candidates["input_ids"], candidate_attention_mask=candidates["attention_mask"], **batch
+    )
+    assert scores.ranking.shape == (2, 3)
+    assert torch.isfinite(scores.mean_log_likelihood).all()
