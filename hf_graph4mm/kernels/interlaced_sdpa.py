@@ -16,20 +16,12 @@ import torch.nn.functional as F
 from .backends import register_backend
 
 
-def segment_bounds(segment_lengths: Sequence[int]) -> list[tuple[int, int]]:
-    """``[(start, end), ...]`` of each segment in the concatenated sequence."""
-    bounds, start = [], 0
-    for length in segment_lengths:
-        bounds.append((start, start + length))
-        start += length
-    return bounds
-
-
 def _segment_pair_attention(
     query: torch.Tensor,
     key: torch.Tensor,
     value: torch.Tensor,
     key_is_real: torch.Tensor | None,
+    some_sample_has_no_key: bool,
     scaling: float | None,
     dropout_p: float,
 ) -> torch.Tensor:
@@ -38,6 +30,7 @@ def _segment_pair_attention(
     Args:
         query: ``[batch, heads, T_q, head_dim]``; key, value: ``[batch, heads, T_k, head_dim]``.
         key_is_real: ``[batch, T_k]`` bool or None (no padding).
+        some_sample_has_no_key: whether ``key_is_real`` has an all-False row.
 
     Returns:
         ``[batch, heads, T_q, head_dim]``; zero for samples whose keys are all padding.
@@ -46,10 +39,15 @@ def _segment_pair_attention(
         return query.new_zeros(query.shape[:-1] + value.shape[-1:])
     if key_is_real is None:
         return F.scaled_dot_product_attention(query, key, value, dropout_p=dropout_p, scale=scaling)
-    sample_has_key = key_is_real.any(dim=-1)  # [batch]
+    if not some_sample_has_no_key:
+        attn_mask = key_is_real[:, None, None, :]  # [batch, 1, 1, T_k]
+        return F.scaled_dot_product_attention(
+            query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, scale=scaling
+        )
     # A sample with no real key would be a fully masked row (NaN on some SDPA paths): let it see all
     # keys and zero its result, as the eager reference does.
-    attn_mask = (key_is_real | ~sample_has_key[:, None])[:, None, None, :]  # [batch, 1, 1, T_k]
+    sample_has_key = key_is_real.any(dim=-1)  # [batch]
+    attn_mask = (key_is_real | ~sample_has_key[:, None])[:, None, None, :]
     output = F.scaled_dot_product_attention(
         query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, scale=scaling
     )
@@ -75,26 +73,28 @@ def interlaced_attention_sdpa(
     Returns:
         ``[batch, heads, T, head_dim]``; rows with no real key are zero.
     """
-    bounds = segment_bounds(segment_lengths)
-    outputs = []
-    for query_segment, key_segment in enumerate(pattern):
-        q_start, q_end = bounds[query_segment]
-        k_start, k_end = bounds[key_segment]
-        if q_end == q_start:
-            continue
-        key_is_real = None if key_padding_mask is None else key_padding_mask[:, k_start:k_end]
-        outputs.append(
-            _segment_pair_attention(
-                query[:, :, q_start:q_end],
-                key[:, :, k_start:k_end],
-                value[:, :, k_start:k_end],
-                key_is_real,
-                scaling,
-                dropout_p,
-            )
+    lengths = list(segment_lengths)
+    # split, not slicing: the backward of a split is one concatenation, while each slice's backward
+    # would allocate a zero tensor of the full sequence and add into it.
+    queries, keys, values = (t.split(lengths, dim=-2) for t in (query, key, value))
+    if key_padding_mask is None:
+        key_masks, segment_lacks_key = [None] * len(lengths), [False] * len(lengths)
+    else:
+        key_masks = key_padding_mask.split(lengths, dim=-1)
+        # one host sync for all segments: which have a sample whose keys are all padding
+        segment_lacks_key = torch.stack([~mask.any(dim=-1).all() for mask in key_masks]).tolist()
+    outputs = [
+        _segment_pair_attention(
+            queries[query_segment],
+            keys[key_segment],
+            values[key_segment],
+            key_masks[key_segment],
+            segment_lacks_key[key_segment],
+            scaling,
+            dropout_p,
         )
-    if not outputs:  # T == 0
-        return query.new_zeros(query.shape[:-1] + value.shape[-1:])
+        for query_segment, key_segment in enumerate(pattern)
+    ]
     return torch.cat(outputs, dim=-2)
 
 
