@@ -214,3 +214,27 @@ def test_one_layer_gsit_equals_mult_with_shared_weights():
         actual.fused_representation, expected.fused_representation, atol=1e-5, rtol=1e-5
     )
     assert torch.equal(actual.sequence_lengths, expected.sequence_lengths)
+
+
+@pytest.mark.parametrize("fusion", ["interlaced", "mult"])
+def test_tied_layers_reuse_one_weight_set_at_every_depth(fusion):
+    tied = GsiTModel(tiny_config(fusion=fusion, num_layers=3, tie_layers=True)).eval()
+    untied = GsiTModel(tiny_config(fusion=fusion, num_layers=3, tie_layers=False)).eval()
+    state = {}
+    for name, tensor in tied.state_dict().items():
+        if ".layers.0." in name:  # the one tied weight set goes to every depth of the untied model
+            for depth in range(3):
+                state[name.replace(".layers.0.", f".layers.{depth}.")] = tensor
+        else:
+            state[name] = tensor
+    untied.load_state_dict(state)
+    generator = torch.Generator().manual_seed(5)
+    inputs = {
+        "text_features": torch.randn(2, 9, 12, generator=generator),
+        "audio_features": torch.randn(2, 10, 5, generator=generator),
+        "vision_features": torch.randn(2, 7, 7, generator=generator),
+    }
+    with torch.no_grad():
+        torch.testing.assert_close(
+            tied(**inputs).fused_representation, untied(**inputs).fused_representation, atol=1e-5, rtol=1e-5
+        )

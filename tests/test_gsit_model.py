@@ -136,9 +136,13 @@ def test_sequences_shorter_than_the_kernel_are_padded_internally():
 # --- padding invariance (eval mode) ---
 
 
-@pytest.mark.parametrize("fusion", ["interlaced", "mult"])
-def test_appending_padding_does_not_change_outputs(fusion):
-    model = GsiTForSequenceClassification(tiny_config(fusion=fusion)).eval()
+@pytest.mark.parametrize(
+    ("fusion", "implementation"), [("interlaced", "eager"), ("interlaced", "sdpa"), ("mult", "sdpa")]
+)
+def test_appending_padding_does_not_change_outputs(fusion, implementation):
+    model = GsiTForSequenceClassification(
+        tiny_config(fusion=fusion, attn_implementation=implementation)
+    ).eval()
     inputs = random_batch()
     with torch.no_grad():
         reference = model(**inputs)
@@ -216,7 +220,8 @@ def test_attention_dropout_acts_in_training_only():
         ({"text_lengths": torch.tensor([1.0, 2.0, 3.0])}, "text_lengths must be an integer tensor"),
         ({"audio_mask": torch.ones(3, 12)}, "either audio_lengths or audio_mask"),
         ({"input_ids": torch.ones(3, 4, dtype=torch.long)}, "input_ids need a text encoder"),
-        ({"attention_mask": torch.ones(3, 9)}, "attention_mask goes with input_ids"),
+        ({"attention_mask": torch.ones(3, 9)}, "attention_mask and token_type_ids go with input_ids"),
+        ({"token_type_ids": torch.zeros(3, 9, dtype=torch.long)}, "go with input_ids"),
     ],
 )
 def test_bad_input_raises_a_clear_error(change, message):

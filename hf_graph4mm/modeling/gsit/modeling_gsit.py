@@ -199,9 +199,10 @@ class GsiTModel(GsiTPreTrainedModel):
                 raise ValueError(
                     "give text_features [batch, time, text_dim] (or input_ids with a text encoder)"
                 )
-            if attention_mask is not None:
+            if attention_mask is not None or token_type_ids is not None:
                 raise ValueError(
-                    "attention_mask goes with input_ids; with text_features use text_mask/lengths"
+                    "attention_mask and token_type_ids go with input_ids; with text_features use text_mask or "
+                    "text_lengths"
                 )
             return text_features, text_lengths, text_mask
         if self.text_encoder is None:
