@@ -261,6 +261,8 @@ def load_mmsa(
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"MMSA pickle {path!r} does not exist")
+    if text_inputs not in TEXT_INPUTS:
+        raise ValueError(f"text_inputs must be one of {TEXT_INPUTS}, got {text_inputs!r}")
     options = dict(
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
         path=os.path.abspath(path),
@@ -289,6 +291,12 @@ _SENTIMENT_WORDS = {
 _TOPICS = ("movie", "acting", "story", "ending", "music", "characters")
 
 
+def _stand_in_token_id(word: str) -> int:
+    """A deterministic id in BERT's id range for the sample; not a real BERT vocabulary."""
+    special = {"[CLS]": 101, "[SEP]": 102}
+    return special.get(word, 1000 + sum(map(ord, word)) * 7919 % 29000)
+
+
 def _sample_split(
     rng: np.random.Generator, count: int, layout: str, shapes: dict[str, tuple[int, ...]], prefix: str
 ):
@@ -304,24 +312,22 @@ def _sample_split(
     vision = np.zeros((count, vision_length, vision_dim), dtype=np.float32)
     audio_lengths = rng.integers(audio_length // 2, audio_length + 1, size=count)
     vision_lengths = rng.integers(vision_length // 2, vision_length + 1, size=count)
-    direction = {name: np.linspace(-1, 1, dim, dtype=np.float32) for name, dim in
-                 (("text", text_dim), ("audio", audio_dim), ("vision", vision_dim))}  # fmt: skip
+    text_direction = np.linspace(-1, 1, text_dim, dtype=np.float32)
+    vision_direction = np.linspace(-1, 1, vision_dim, dtype=np.float32)
     for index, label in enumerate(labels):
         word, phrase = _SENTIMENT_WORDS[int(np.clip(np.rint(label * scale), -3, 3))]
         # The sentiment word comes first so it survives the sample's short token window.
         sentence = f"{word} {_TOPICS[index % len(_TOPICS)]} , {phrase}"
         raw_text.append(sentence)
-        # Stand-in word-piece ids (hashes of the words into BERT's id range), not a real BERT vocabulary.
         words = ["[CLS]", *sentence.split()[: text_length - 2], "[SEP]"]
-        token_ids[index, 0, : len(words)] = [101 if w == "[CLS]" else 102 if w == "[SEP]" else
-                                            1000 + sum(map(ord, w)) * 7919 % 29000 for w in words]  # fmt: skip
+        token_ids[index, 0, : len(words)] = [_stand_in_token_id(word) for word in words]
         token_ids[index, 1, : len(words)] = 1
-        text[index] += label * scale * 0.3 * direction["text"]
+        text[index] += label * scale * 0.3 * text_direction
         audio[index, : audio_lengths[index]] = rng.normal(
             label * scale * 0.2, 1.0, (audio_lengths[index], audio_dim)
         )
         vision[index, : vision_lengths[index]] = rng.normal(0, 1.0, (vision_lengths[index], vision_dim))
-        vision[index, : vision_lengths[index]] += label * scale * 0.2 * direction["vision"]
+        vision[index, : vision_lengths[index]] += label * scale * 0.2 * vision_direction
     audio[0, 0, 0] = -np.inf  # as in COVAREP log-energy features of silent frames
     fields = {
         "raw_text": np.array(raw_text, dtype=object),
