@@ -257,3 +257,16 @@ def test_from_backbones_loads_both_pretrained_backbones(tmp_path):
     assert not any(p.requires_grad for p in model.language_model.parameters())
     assert all(p.requires_grad for p in model.qformer.parameters())
     assert torch.isfinite(model(**make_batch(model.config)).loss)
+
+
+def test_trainable_parameter_counts_match_hand_derived_sizes():
+    def trainable(**overrides):
+        return sum(p.numel() for p in build(**overrides).parameters() if p.requires_grad)
+
+    width, max_hops = 16, 2  # tiny_config's Q-Former width; default tau
+    query_key = 2 * (width * width + width)  # one Hop-Diffused module: query and key projections
+    assert trainable() - trainable(structure="none") == 2 * query_key  # text + image subgraphs
+    assert trainable(text_structure=False) - trainable(structure="none") == query_key
+    assert trainable(structure="hop_aware") - trainable(structure="none") == 2 * (max_hops + 2) * width
+    vision_width, lm_width, per_image = 32, 32, 2
+    assert trainable(fusion="concat") == vision_width * per_image * lm_width + per_image * lm_width
