@@ -1,0 +1,176 @@
+"""push_to_hub (Hub API mocked): the uploaded files, the model card, and its snippets run from an offline cache."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+
+import huggingface_hub
+import pytest
+import torch
+import yaml
+from huggingface_hub import HfApi
+from test_pipelines_support import run_without_package, seed_hub_cache, tiny_graph4mm, tiny_gsit
+
+from hf_graph4mm.hub import push_to_hub
+
+GRAPH4MM_REPO = "org/tiny-graph4mm"
+GSIT_REPO = "org/tiny-gsit"
+
+
+class FakeHub:
+    """Stands in for HfApi.create_repo / create_commit and keeps what would have been uploaded."""
+
+    def __init__(self, monkeypatch):
+        self.repos, self.commits = [], []
+        monkeypatch.setattr(HfApi, "create_repo", self.create_repo)
+        monkeypatch.setattr(HfApi, "create_commit", self.create_commit)
+
+    def create_repo(self, repo_id, **kwargs):
+        self.repos.append((repo_id, kwargs))
+        return f"https://huggingface.co/{repo_id}"
+
+    def create_commit(self, repo_id, operations, commit_message, **kwargs):
+        files = {}
+        for operation in operations:
+            source = operation.path_or_fileobj
+            files[operation.path_in_repo] = Path(source).read_bytes() if isinstance(source, str) else source
+        self.commits.append((repo_id, commit_message, files))
+        return "commit-info"
+
+
+def card_parts(readme: bytes) -> tuple[dict, list[str]]:
+    """The YAML metadata and the python snippets of a model card."""
+    text = readme.decode()
+    metadata = yaml.safe_load(text.split("---\n")[1])
+    return metadata, re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+def run_snippet(code: str, hf_home: Path, monkeypatch, **names) -> str:
+    """Execute a card snippet in this process against the seeded cache; returns what it printed."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hf_home / "hub"))
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(code, "<model card>", "exec"), dict(names))
+    return output.getvalue()
+
+
+@pytest.fixture(scope="module")
+def pushed_graph4mm(tmp_path_factory):
+    monkeypatch = pytest.MonkeyPatch()
+    hub = FakeHub(monkeypatch)
+    model, processor = tiny_graph4mm()
+    result = push_to_hub(
+        model,
+        GRAPH4MM_REPO,
+        processor,
+        datasets=["org/wikiweb2m-sample"],
+        metrics={"bleu": 0.08, "rouge_l": 0.4076},
+        base_models=["facebook/opt-125m", "openai/clip-vit-base-patch16"],
+        private=True,
+    )
+    monkeypatch.undo()
+    assert result == "commit-info"
+    return hub
+
+
+def test_push_uploads_weights_code_processor_and_card(pushed_graph4mm):
+    assert pushed_graph4mm.repos == [(GRAPH4MM_REPO, {"private": True, "exist_ok": True})]
+    ((repo_id, _, files),) = pushed_graph4mm.commits
+    assert repo_id == GRAPH4MM_REPO
+    assert {
+        "README.md",
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "weights_sha256.json",
+        "processor_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "configuration_graph4mm.py",
+        "modeling_graph4mm.py",
+        "processor.py",
+        "kernels.py",
+    } <= set(files)
+    assert not [name for name in files if name.endswith((".bin", ".pt", ".pth"))]
+    checksums = json.loads(files["weights_sha256.json"])
+    import hashlib
+
+    assert checksums == {"model.safetensors": hashlib.sha256(files["model.safetensors"]).hexdigest()}
+
+
+def test_card_metadata(pushed_graph4mm):
+    files = pushed_graph4mm.commits[0][2]
+    metadata, snippets = card_parts(files["README.md"])
+    assert metadata["library_name"] == "transformers"
+    assert metadata["pipeline_tag"] == "graph-ml"
+    assert metadata["base_model"] == ["facebook/opt-125m", "openai/clip-vit-base-patch16"]
+    assert metadata["datasets"] == ["org/wikiweb2m-sample"]
+    assert metadata["metrics"] == ["bleu", "rouge_l"]
+    assert {"hf-graph4mm", "graph4mm", "custom_code"} <= set(metadata["tags"])
+    assert "| rouge_l | 0.4076 |" in files["README.md"].decode()
+    assert len(snippets) == 2 and all(GRAPH4MM_REPO in snippet for snippet in snippets)
+
+
+def test_card_snippet_with_the_package_runs_from_the_offline_cache(pushed_graph4mm, tmp_path, monkeypatch):
+    files = pushed_graph4mm.commits[0][2]
+    seed_hub_cache(tmp_path, GRAPH4MM_REPO, files)
+    snippet = card_parts(files["README.md"])[1][0]
+    printed = run_snippet(snippet, tmp_path, monkeypatch)
+    # the same snippet on the in-memory model is the reference
+    model, processor = tiny_graph4mm()
+    in_memory = snippet.replace(f'model="{GRAPH4MM_REPO}"', "model=MODEL, processor=PROCESSOR")
+    assert in_memory != snippet
+    assert printed == run_snippet(in_memory, tmp_path, monkeypatch, MODEL=model, PROCESSOR=processor)
+    assert "generated_text" in printed
+
+
+@pytest.mark.slow
+def test_card_snippet_without_the_package_runs_from_the_offline_cache(pushed_graph4mm, tmp_path):
+    files = pushed_graph4mm.commits[0][2]
+    hf_home = tmp_path / "hf_home"
+    seed_hub_cache(hf_home, GRAPH4MM_REPO, files)
+    snippet = card_parts(files["README.md"])[1][1]
+    graph = {
+        "nodes": [{"text": "A page about cats."}, {"text": "Cats sleep sixteen hours a day."}],
+        "edges": [[0, 1]],
+    }
+    check = (
+        "\nassert type(model).__module__.startswith('transformers_modules')\n"
+        "assert type(processor).__name__ == 'Graph4MMProcessor'\n"
+        "full = processor(graphs=graph, targets=0, target_texts='cats')\n"
+        "with torch.no_grad():\n"
+        "    torch.save(model(**full).logits, 'logits.pt')\n"
+    )
+    result = run_without_package(
+        "import torch\n" + snippet + check, tmp_path, {"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
+    )
+    model, processor = tiny_graph4mm()
+    batch = processor(graphs=graph, targets=0, padding_side="left")
+    with torch.no_grad():
+        expected_text = processor.batch_decode(
+            model.generate(**batch, max_new_tokens=20), skip_special_tokens=True
+        )
+        expected_logits = model(**processor(graphs=graph, targets=0, target_texts="cats")).logits
+    assert result.stdout.strip() == str(expected_text)
+    torch.testing.assert_close(torch.load(tmp_path / "logits.pt"), expected_logits, rtol=0, atol=1e-5)
+
+
+def test_gsit_card_snippet_runs_from_the_offline_cache(tmp_path, monkeypatch):
+    hub = FakeHub(monkeypatch)
+    model = tiny_gsit()
+    push_to_hub(model, GSIT_REPO, metrics={"mae": 0.713})
+    files = hub.commits[0][2]
+    metadata, snippets = card_parts(files["README.md"])
+    assert metadata["pipeline_tag"] == "text-classification" and metadata["metrics"] == ["mae"]
+    assert "base_model" not in metadata  # a model built from scratch has none
+    seed_hub_cache(tmp_path, GSIT_REPO, files)
+    torch.manual_seed(0)
+    numpy_seed = "import numpy as np\nnp.random.seed(0)\n"
+    printed = run_snippet(numpy_seed + snippets[0], tmp_path, monkeypatch)
+    in_memory = snippets[0].replace(f'model="{GSIT_REPO}"', "model=MODEL")
+    assert printed == run_snippet(numpy_seed + in_memory, tmp_path, monkeypatch, MODEL=model)
+    assert "'label'" in printed
