@@ -11,4 +11,5 @@ import torch  # noqa: E402
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-torch.set_num_threads(2)
+# Tiny tensors: one thread avoids oversubscribing the 2 CI cores (2 threads made tiny steps ~50x slower under load).
+torch.set_num_threads(1)

@@ -32,10 +32,11 @@ def _msa_metric_set(data_args: DataArguments) -> str:
 def train_gsit(
     model_args: ModelArguments, data_args: DataArguments, training_args, callbacks=None
 ) -> TrainResult:
-    from transformers import Trainer
+    from transformers import Trainer, set_seed
 
     from .gsit_task import build_gsit_model, load_gsit_dataset, msa_compute_metrics
 
+    set_seed(training_args.seed)  # the fresh model's init must be reproducible too, not only training
     dataset = load_gsit_dataset(data_args)
     model = build_gsit_model(model_args, dataset["train"])
     trainer = Trainer(
@@ -55,7 +56,7 @@ def train_gsit(
 def train_graph4mm(
     model_args: ModelArguments, data_args: DataArguments, training_args, callbacks=None
 ) -> TrainResult:
-    from transformers import Trainer
+    from transformers import Trainer, set_seed
 
     from ..processing import Graph4MMCollator
     from .evaluate import evaluate_graph4mm
@@ -65,6 +66,7 @@ def train_graph4mm(
         # the collator needs the raw graph columns, which forward() does not name
         logger.info("remove_unused_columns set to False: Graph4MM rows are processed by the collator")
         training_args.remove_unused_columns = False
+    set_seed(training_args.seed)  # the fresh model's init must be reproducible too, not only training
     model, processor = build_graph4mm(model_args, data_args)
     model = apply_peft(model, model_args)
     dataset, shared_graph = load_graph4mm_dataset(data_args)
