@@ -87,3 +87,41 @@ def test_malformed_sentiment_inputs(change, message):
         item.pop("vision")
     with pytest.raises(ValueError, match=message):
         analyzer(item)
+
+
+def test_text_as_a_string_goes_through_the_tokenizer_and_text_encoder(tmp_path):
+    from transformers import BertConfig
+
+    from hf_graph4mm.hub import save_for_hub
+    from hf_graph4mm.tiny import build_tiny_tokenizer
+
+    tokenizer = build_tiny_tokenizer()
+    encoder = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+    )
+    model = tiny_gsit(text_encoder_config=encoder)
+    save_for_hub(model, tmp_path, tokenizer)
+    analyzer = pipeline("multimodal-sentiment-analysis", model=str(tmp_path))
+    assert analyzer.tokenizer is not None
+    texts = ["what a film", "no"]
+    items = [
+        {"text": text, **{m: v for m, v in item.items() if m != "text"}}
+        for text, item in zip(texts, sentiment_inputs(2))
+    ]
+    outputs = analyzer(items, batch_size=2)
+    for item, output in zip(items, outputs):
+        encoded = tokenizer(item["text"], return_tensors="pt")
+        with torch.no_grad():
+            expected = model(
+                input_ids=encoded["input_ids"],
+                attention_mask=encoded["attention_mask"],
+                audio_features=torch.as_tensor(item["audio"])[None],
+                vision_features=torch.as_tensor(item["vision"])[None],
+            ).logits
+        assert output["score"] == pytest.approx(float(expected), abs=1e-5)
+    with pytest.raises(ValueError, match="give the text as a string"):
+        analyzer(sentiment_inputs(1)[0])
