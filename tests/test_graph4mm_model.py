@@ -270,3 +270,29 @@ def test_trainable_parameter_counts_match_hand_derived_sizes():
     assert trainable(structure="hop_aware") - trainable(structure="none") == 2 * (max_hops + 2) * width
     vision_width, lm_width, per_image = 32, 32, 2
     assert trainable(fusion="concat") == vision_width * per_image * lm_width + per_image * lm_width
+
+
+def test_a_separate_text_encoder_embeds_the_text_nodes_instead_of_the_lm(tmp_path):
+    from transformers import BertConfig
+
+    encoder_config = BertConfig(
+        vocab_size=261, hidden_size=24, num_hidden_layers=1, num_attention_heads=2, intermediate_size=48
+    )
+    model = build(text_encoder_config=encoder_config)
+    assert model.text_node_projection.in_features == 24
+    assert not any(p.requires_grad for p in model.text_encoder.parameters())
+    batch = make_batch(model.config)
+    seen = []
+    model.text_encoder.register_forward_hook(lambda module, args, output: seen.append(output))
+    model.language_model.get_decoder().register_forward_hook(lambda module, args, output: seen.append("lm"))
+    output = model(**batch)
+    assert seen.count("lm") == 1 and len(seen) == 2  # the LM runs once, on the prompt only
+    tokens = batch["text_input_ids"][0, 0][batch["text_attention_mask"][0, 0].bool()]
+    expected = model.text_encoder(input_ids=tokens[None]).last_hidden_state[0].mean(dim=0)
+    vectors = text_node_vectors(
+        model.text_encoder, batch["text_input_ids"], batch["text_attention_mask"], batch["text_node_mask"]
+    )
+    torch.testing.assert_close(vectors[0, 0], expected, rtol=1e-5, atol=1e-6)
+    model.save_pretrained(tmp_path)
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    assert torch.equal(loaded(**batch).logits, output.logits)

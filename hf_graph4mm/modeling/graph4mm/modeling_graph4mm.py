@@ -212,11 +212,14 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         self.freeze_backbones()
 
     def freeze_backbones(self) -> None:
-        """Apply the config's ``freeze_vision_model`` / ``freeze_language_model``."""
+        """Apply the config's ``freeze_vision_model`` / ``freeze_language_model`` (the latter also covers
+        a separate text encoder: both only embed text)."""
         if self.config.freeze_vision_model:
             self.vision_model.requires_grad_(False)
         if self.config.freeze_language_model:
             self.language_model.requires_grad_(False)
+            if getattr(self, "text_encoder", None) is not None:
+                self.text_encoder.requires_grad_(False)
 
     # -- plumbing transformers and PEFT expect ------------------------------------------------
     def get_input_embeddings(self):

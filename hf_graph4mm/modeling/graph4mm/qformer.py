@@ -74,7 +74,9 @@ class QFormerAttention(nn.Module):
         value = split_heads(self.value(key_states), self.num_heads)
         dropout = self.dropout if self.training else 0.0
         attended = key_masked_attention(query, key, value, key_mask, implementation, dropout)
-        return self.output(merge_heads(attended))
+        # A sample with no real key contributes nothing: not even the output projection's bias.
+        has_key = key_mask.any(dim=-1)[:, None, None].to(attended.dtype)
+        return self.output(merge_heads(attended)) * has_key
 
 
 class QFormerLayer(nn.Module):
