@@ -125,3 +125,13 @@ def test_missing_processor_files(tmp_path):
     (tmp_path / "tokenizer_config.json").unlink()
     with pytest.raises(ValueError, match="tokenizer.json or tokenizer_config.json"):
         check_checkpoint(tmp_path, require_processor=True)
+
+
+def test_pipeline_from_a_folder_runs_the_same_checks(gsit_copy):
+    _, folder = gsit_copy
+    with pytest.raises(ValueError, match="model_type 'gsit', but a 'graph4mm' checkpoint was expected"):
+        pipeline("graph-text-generation", model=str(folder))
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-16])
+    with pytest.raises(ValueError, match="probably truncated"):
+        pipeline("multimodal-sentiment-analysis", model=str(folder))

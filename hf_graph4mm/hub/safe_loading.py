@@ -29,10 +29,16 @@ CHECKSUMS_FILE = "weights_sha256.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 PROCESSOR_FILE = "processor_config.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+HUB_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt"]  # never the pickles
+HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only")
 
 
-def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
-    """A local folder, or the cached snapshot of a Hub repo id (offline when ``HF_HUB_OFFLINE=1``)."""
+def resolve_checkpoint(name_or_path: str | os.PathLike, **hub_kwargs) -> Path:
+    """A local folder, or the snapshot of a Hub repo id (from the cache when ``HF_HUB_OFFLINE=1``).
+
+    Only configs, safetensors and tokenizer files are fetched; ``hub_kwargs`` (revision, token,
+    cache_dir) go to ``snapshot_download``.
+    """
     path = Path(name_or_path)
     if path.is_dir():
         return path
@@ -42,7 +48,7 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
     from huggingface_hub.errors import HFValidationError
 
     try:
-        return Path(snapshot_download(str(name_or_path)))
+        return Path(snapshot_download(str(name_or_path), allow_patterns=HUB_PATTERNS, **hub_kwargs))
     except HFValidationError as error:
         raise ValueError(f"{name_or_path!r} is neither a folder nor a valid Hub repo id ({error})") from error
     except Exception as error:  # offline without a cached copy, unknown repo, no network
@@ -105,7 +111,7 @@ def check_safetensors_file(path: Path) -> None:
             handle.keys()
     except SafetensorError as error:
         raise ValueError(
-            f"{path.name} is not a valid safetensors file; it is probably truncated or was modified "
+            f"{path} is not a valid safetensors file; it is probably truncated or was modified "
             f"({error}). Download or save it again."
         ) from error
 
@@ -163,9 +169,10 @@ def check_checkpoint(
     name_or_path: str | os.PathLike,
     expected_model_type: str | tuple[str, ...] | None = None,
     require_processor: bool = False,
+    **hub_kwargs,
 ) -> Path:
     """Run every check above; returns the checkpoint folder."""
-    folder = resolve_checkpoint(name_or_path)
+    folder = resolve_checkpoint(name_or_path, **hub_kwargs)
     read_config(folder, expected_model_type)
     for path in weight_files(folder):
         check_safetensors_file(path)
@@ -196,6 +203,24 @@ def load_checkpoint(name_or_path: str | os.PathLike, model_class, expected_model
     return model
 
 
+def safe_model_loader(model_class, model_type: str) -> type:
+    """A stand-in for ``model_class`` whose ``from_pretrained`` runs :func:`check_checkpoint` first.
+
+    Registered as a pipeline task's model class, it makes ``pipeline(task, model=folder_or_id)``
+    refuse what :func:`check_checkpoint` refuses (transformers reports our ValueError).
+    """
+
+    def from_pretrained(cls, name_or_path, *args, **kwargs):
+        hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if kwargs.get(key) is not None}
+        folder = check_checkpoint(name_or_path, expected_model_type=model_type, **hub_kwargs)
+        kwargs["use_safetensors"] = True
+        return model_class.from_pretrained(
+            folder if Path(name_or_path).is_dir() else name_or_path, *args, **kwargs
+        )
+
+    return type(f"Safe{model_class.__name__}", (), {"from_pretrained": classmethod(from_pretrained)})
+
+
 __all__ = [
     "check_checkpoint",
     "check_processor_files",
@@ -203,6 +228,7 @@ __all__ = [
     "load_checkpoint",
     "read_config",
     "resolve_checkpoint",
+    "safe_model_loader",
     "verify_checksums",
     "weight_files",
     "write_checksums",

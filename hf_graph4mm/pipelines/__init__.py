@@ -12,6 +12,7 @@ silently return the bare tokenizer.
 from transformers import AutoProcessor
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from ..hub.safe_loading import safe_model_loader
 from ..modeling.graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration
 from ..modeling.gsit import GsiTForSequenceClassification
 from ..processing import Graph4MMProcessor
@@ -27,8 +28,10 @@ TASKS = {
 
 AutoProcessor.register(Graph4MMConfig, Graph4MMProcessor, exist_ok=True)
 for _task, (_pipeline_class, _model_class) in TASKS.items():
+    # a folder or repo id is checked (safetensors only, intact, right model_type) before loading
+    _loader = safe_model_loader(_model_class, _model_class.config_class.model_type)
     PIPELINE_REGISTRY.register_pipeline(
-        _task, pipeline_class=_pipeline_class, pt_model=_model_class, type="multimodal"
+        _task, pipeline_class=_pipeline_class, pt_model=_loader, type="multimodal"
     )
 
 __all__ = [
