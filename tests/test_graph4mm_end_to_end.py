@@ -81,3 +81,37 @@ def test_processor_batches_generate_and_score(setup):
     )
     assert scores.ranking.shape == (2, 3)
     assert torch.isfinite(scores.mean_log_likelihood).all()
+
+
+def test_trainer_steps_update_only_the_new_parts(setup, tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    from hf_graph4mm import Graph4MMCollator
+
+    graph, model, processor = setup
+    rows = [{"target_node": node, "target_text": f"item {node}"} for node in range(4)]
+    before = {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
+    arguments = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=2,
+        max_steps=1,
+        learning_rate=1e-2,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        remove_unused_columns=False,
+    )
+    collator = Graph4MMCollator(processor, prompt="Name:", graph=graph)
+    trainer = Trainer(model=model, args=arguments, train_dataset=rows, data_collator=collator)
+    assert trainer.model_accepts_loss_kwargs  # so gradient accumulation averages per answer token
+    result = trainer.train()
+    assert result.training_loss > 0
+    for name, parameter in model.named_parameters():
+        changed = not torch.equal(parameter.detach(), before[name])
+        frozen = name.startswith(("vision_model.", "language_model."))
+        assert changed is not frozen, name
+    with torch.no_grad():  # leave the shared fixture as it was
+        for name, parameter in model.named_parameters():
+            parameter.copy_(before[name])
+    model.eval()
