@@ -105,3 +105,14 @@ def test_candidate_scoring_rejects_bad_input():
         )
     with pytest.raises(ValueError, match="reduction"):
         model.score_candidates(torch.tensor([[5]]), reduction="max", **batch)
+
+
+def test_left_align_moves_padding_left_and_keeps_token_order():
+    from hf_graph4mm.modeling.graph4mm.language_inputs import left_align, position_ids_from_mask
+
+    mask = torch.tensor([[1, 1, 0, 0], [0, 1, 1, 1], [1, 0, 1, 0]])
+    embeds = torch.arange(12.0).view(3, 4, 1)
+    aligned, aligned_mask = left_align(embeds, mask)
+    assert aligned_mask.tolist() == [[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 1]]
+    assert aligned[:, -2:, 0].tolist() == [[0.0, 1.0], [6.0, 7.0], [8.0, 10.0]]
+    assert position_ids_from_mask(aligned_mask).tolist() == [[0, 0, 0, 1], [0, 0, 1, 2], [0, 0, 0, 1]]

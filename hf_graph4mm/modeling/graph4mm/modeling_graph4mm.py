@@ -8,15 +8,24 @@ Attention backends: ``config._attn_implementation`` of this (top-level) config s
 backend of *our* graph and Q-Former modules ("eager", "sdpa", "triton"); the vision encoder
 and the LM keep their own (transformers' default, sdpa) unless a dict such as
 ``{"": "triton", "text_config": "eager"}`` names them.
+
+PEFT (peft 0.21):
+- LoRA: ``get_peft_model(model, LoraConfig(target_modules=r".*language_model.*\\.(q_proj|v_proj)",
+  modules_to_save=[...Graph4MM parts...]))`` on the whole model; adapters save and load as usual.
+- Prefix tuning: wrap the LM, ``model.language_model = get_peft_model(model.language_model,
+  PrefixTuningConfig(task_type="CAUSAL_LM", ...))``. Wrapping the composite does not work: PEFT's
+  prompt-learning forward embeds ``input_ids`` itself and passes ``inputs_embeds`` alongside them, and
+  prepends to the attention mask, which clashes with the placeholder scatter. Training and
+  :meth:`score_candidates` work; ``generate()`` does not, because PEFT replaces the LM's
+  ``prepare_inputs_for_generation`` with a ``(*args, **kwargs)`` wrapper and transformers 5.23 then
+  refuses ``inputs_embeds`` (it looks for that name in the signature).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers import (
     AutoConfig,
@@ -34,10 +43,10 @@ from hf_graph4mm.kernels import check_implementation, get_backend
 from .batch_checks import check_image_inputs, check_text_inputs, placeholder_positions
 from .configuration_graph4mm import Graph4MMConfig
 from .hop_attention import HopAwareEmbedding, build_structure_module
+from .language_inputs import answer_token_loss, left_align, position_ids_from_mask
 from .node_embeddings import image_node_vectors, text_node_vectors
 from .qformer import MMQFormer
-
-logger = logging.getLogger(__name__)
+from .zero_shot import Graph4MMCandidateScores, check_candidates, score_candidate_texts
 
 GRAPH_INPUT_NAMES = (
     "text_input_ids",
@@ -68,59 +77,6 @@ class Graph4MMOutput(ModelOutput):
     past_key_values: object | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
     query_embeds: torch.Tensor | None = None
-
-
-@dataclass
-class Graph4MMCandidateScores(ModelOutput):
-    """Zero-shot scores of candidate texts after each prompt.
-
-    sum_log_likelihood / mean_log_likelihood: ``[batch, candidates]`` (sum over the candidate's
-    tokens, and that sum divided by its token count).
-    ranking: ``[batch, candidates]`` candidate indices, best first, by the chosen reduction.
-    """
-
-    sum_log_likelihood: torch.Tensor | None = None
-    mean_log_likelihood: torch.Tensor | None = None
-    ranking: torch.Tensor | None = None
-
-
-def left_align(embeds: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move every row's padding to the left (``embeds [B, L, D]``, ``attention_mask [B, L]``).
-
-    Generation and candidate scoring continue after the last position, which must be a real
-    token; a stable sort on the mask keeps real tokens in order.
-    """
-    order = torch.argsort(attention_mask.to(torch.int8), dim=1, stable=True)
-    aligned = torch.gather(embeds, 1, order[..., None].expand_as(embeds))
-    return aligned, torch.gather(attention_mask, 1, order)
-
-
-def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Positions that count real tokens only, so left padding does not shift them (Llama needs this)."""
-    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-
-
-def answer_token_loss(logits, labels, attention_mask=None, num_items_in_batch=None) -> torch.Tensor:
-    """Next-token cross-entropy summed over answer tokens, divided by their count.
-
-    ``num_items_in_batch`` (from Trainer, counted over the whole accumulated batch) replaces the
-    local count so gradient accumulation averages per token, not per micro-batch.
-    """
-    if attention_mask is not None:
-        labels = labels.masked_fill(attention_mask == 0, -100)  # padding never counts
-    shift_logits = logits[:, :-1].float()
-    shift_labels = labels[:, 1:].to(logits.device)
-    total = F.cross_entropy(
-        shift_logits.reshape(-1, shift_logits.shape[-1]),
-        shift_labels.reshape(-1),
-        ignore_index=-100,
-        reduction="sum",
-    )
-    if num_items_in_batch is None:
-        count = (shift_labels != -100).sum()
-    else:
-        count = torch.as_tensor(num_items_in_batch, device=total.device)
-    return total / count.clamp(min=1)
 
 
 def _is_frozen(module: nn.Module) -> bool:
@@ -448,47 +404,19 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         Returns:
             :class:`Graph4MMCandidateScores` with ``[batch, candidates]`` scores and the ranking.
         """
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         graph_inputs.pop("labels", None)
         if candidate_attention_mask is None:
             candidate_attention_mask = torch.ones_like(candidate_input_ids)
-        lengths = candidate_attention_mask.sum(dim=1)
-        if bool((lengths == 0).any()):
-            raise ValueError(f"candidate {int((lengths == 0).nonzero()[0])} has no tokens")
+        check_candidates(candidate_input_ids, candidate_attention_mask, reduction)
         prompt_embeds, prompt_mask = self._aligned_prompt(input_ids, attention_mask, graph_inputs)
-        batch, prompt_length, width = prompt_embeds.shape
-        num_candidates, candidate_length = candidate_input_ids.shape
-        candidate_embeds = self.get_input_embeddings()(candidate_input_ids).to(prompt_embeds.dtype)
-        embeds = torch.cat(
-            [
-                prompt_embeds[:, None].expand(batch, num_candidates, prompt_length, width),
-                candidate_embeds[None].expand(batch, num_candidates, candidate_length, width),
-            ],
-            dim=2,
-        ).reshape(batch * num_candidates, prompt_length + candidate_length, width)
-        mask = torch.cat(
-            [
-                prompt_mask[:, None].expand(batch, num_candidates, prompt_length),
-                candidate_attention_mask[None].expand(batch, num_candidates, candidate_length),
-            ],
-            dim=2,
-        ).reshape(batch * num_candidates, -1)
-        logits = self.language_model(
-            inputs_embeds=embeds,
-            attention_mask=mask,
-            position_ids=position_ids_from_mask(mask),
-            logits_to_keep=candidate_length + 1,
-        ).logits[:, :-1]  # position t predicts candidate token t
-        log_probs = torch.log_softmax(logits.float(), dim=-1)
-        targets = candidate_input_ids[None].expand(batch, num_candidates, candidate_length)
-        token_scores = log_probs.gather(-1, targets.reshape(batch * num_candidates, -1, 1)).squeeze(-1)
-        token_scores = token_scores.view(batch, num_candidates, candidate_length)
-        token_scores = token_scores * candidate_attention_mask[None].to(token_scores.dtype)
-        total = token_scores.sum(dim=-1)
-        mean = total / lengths[None].to(total.dtype)
-        ranking = torch.argsort(mean if reduction == "mean" else total, dim=-1, descending=True, stable=True)
-        return Graph4MMCandidateScores(sum_log_likelihood=total, mean_log_likelihood=mean, ranking=ranking)
+        return score_candidate_texts(
+            self.language_model,
+            prompt_embeds,
+            prompt_mask,
+            candidate_input_ids,
+            candidate_attention_mask,
+            reduction,
+        )
 
     # -- building from pretrained backbones ------------------------------------------------------
     @classmethod
