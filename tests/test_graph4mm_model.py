@@ -231,15 +231,27 @@ def test_save_pretrained_then_auto_classes_reproduce_logits_exactly(tmp_path, ba
         assert not any(p.requires_grad for p in loaded.language_model.parameters())
 
 
-def test_from_backbones_loads_both_pretrained_backbones(tmp_path):
-    from transformers import AutoModelForCausalLM, CLIPVisionModel
+@pytest.mark.parametrize("vision_checkpoint", ["clip_vision_model", "full_clip"])
+def test_from_backbones_loads_both_pretrained_backbones(tmp_path, vision_checkpoint):
+    from transformers import AutoModelForCausalLM, CLIPConfig, CLIPModel, CLIPVisionModel
 
     from hf_graph4mm.tiny import build_tiny_tokenizer, tiny_clip_vision_config, tiny_opt_config
 
     torch.manual_seed(3)
-    vision = CLIPVisionModel(tiny_clip_vision_config())
+    if vision_checkpoint == "full_clip":  # like openai/clip-vit-base-patch16: the vision tower is taken
+        text = dict(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, vocab_size=300
+        )
+        clip = CLIPModel(CLIPConfig(text_config=text, vision_config=tiny_clip_vision_config().to_dict()))
+        vision_weights = {
+            k[len("vision_model.") :]: v for k, v in clip.state_dict().items() if "vision_model." in k
+        }
+        clip.save_pretrained(tmp_path / "vision")
+    else:
+        vision = CLIPVisionModel(tiny_clip_vision_config())
+        vision_weights = vision.state_dict()
+        vision.save_pretrained(tmp_path / "vision")
     language = AutoModelForCausalLM.from_config(tiny_opt_config(261))
-    vision.save_pretrained(tmp_path / "vision")
     language.save_pretrained(tmp_path / "lm")
     build_tiny_tokenizer().save_pretrained(tmp_path / "lm")
     model = Graph4MMForConditionalGeneration.from_backbones(
@@ -250,11 +262,14 @@ def test_from_backbones_loads_both_pretrained_backbones(tmp_path):
         max_image_nodes=3,
     )
     assert model.config.image_token_id == IMAGE_TOKEN_ID  # read from the LM's tokenizer
-    for name, tensor in vision.state_dict().items():
-        assert torch.equal(model.vision_model.state_dict()[name], tensor), name
+    loaded_vision = model.vision_model.state_dict()
+    assert set(loaded_vision) == set(vision_weights)
+    for name, tensor in vision_weights.items():
+        assert torch.equal(loaded_vision[name], tensor), name
     for name, tensor in language.state_dict().items():
         assert torch.equal(model.language_model.state_dict()[name], tensor), name
     assert not any(p.requires_grad for p in model.language_model.parameters())
+    assert not any(p.requires_grad for p in model.vision_model.parameters())
     assert all(p.requires_grad for p in model.qformer.parameters())
     assert torch.isfinite(model(**make_batch(model.config)).loss)
 
