@@ -164,6 +164,10 @@ def test_malformed_graph_inputs_name_the_field():
     bad = dict(batch, image_node_mask=batch["image_node_mask"][:, :1])
     with pytest.raises(ValueError, match="image_node_mask"):
         model(**bad)
+    with pytest.raises(ValueError, match="text_adjacency is required"):
+        model(**dict(batch, text_adjacency=None))
+    with pytest.raises(ValueError, match="image_hops is required"):
+        build(structure="hop_aware")(**dict(batch, image_hops=None))
     adjacency = batch["image_adjacency"].clone()
     adjacency[1, 0, 1] = True  # sample 1 has one image node: slot 1 is padding
     with pytest.raises(ValueError, match=r"image_adjacency of sample 1 .* \(0, 1\) .* padded"):

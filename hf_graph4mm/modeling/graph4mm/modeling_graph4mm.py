@@ -42,7 +42,7 @@ from hf_graph4mm.kernels import check_implementation, get_backend
 
 from .batch_checks import check_image_inputs, check_text_inputs, placeholder_positions
 from .configuration_graph4mm import Graph4MMConfig
-from .hop_attention import HopAwareEmbedding, build_structure_module
+from .hop_attention import HopAwareEmbedding, HopDiffusedAttention, build_structure_module
 from .language_inputs import answer_token_loss, left_align, position_ids_from_mask
 from .node_embeddings import image_node_vectors, text_node_vectors
 from .qformer import MMQFormer
@@ -252,17 +252,15 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
                 text_input_ids, text_attention_mask, text_node_mask, text_adjacency, text_hops, batch_size
             )
             text_nodes = self._text_node_embeddings(text_input_ids, text_attention_mask, text_node_mask)
-            text_nodes = self.text_structure(
-                text_nodes, text_node_mask, text_adjacency, text_hops, self.graph_attn_implementation
-            )
+            text_nodes = self._apply_structure("text", text_nodes, text_node_mask, text_adjacency, text_hops)
         else:
             text_nodes = torch.zeros(batch_size, 0, width, device=device, dtype=dtype)
             text_node_mask = torch.zeros(batch_size, 0, dtype=torch.bool, device=device)
         if pixel_values is not None:
             image_vectors = self._image_vectors(pixel_values, image_node_mask)
             image_nodes = self.image_node_projection(image_vectors.to(dtype))
-            image_nodes = self.image_structure(
-                image_nodes, image_node_mask, image_adjacency, image_hops, self.graph_attn_implementation
+            image_nodes = self._apply_structure(
+                "image", image_nodes, image_node_mask, image_adjacency, image_hops
             )
         else:
             image_nodes = torch.zeros(batch_size, 0, width, device=device, dtype=dtype)
@@ -272,10 +270,23 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         )
         return self.language_projection(queries)
 
+    def _apply_structure(self, modality: str, nodes, node_mask, adjacency, hops) -> torch.Tensor:
+        """Run ``{modality}_structure`` on ``nodes [B, N, width]``, checking it has the inputs it needs."""
+        module = getattr(self, f"{modality}_structure")
+        if isinstance(module, HopDiffusedAttention) and adjacency is None:
+            raise ValueError(
+                f"{modality}_adjacency is required: the {modality} subgraph uses Hop-Diffused Attention"
+            )
+        if isinstance(module, HopAwareEmbedding) and hops is None:
+            raise ValueError(
+                f"{modality}_hops is required: the {modality} subgraph uses Hop-Aware embeddings"
+            )
+        return module(nodes, node_mask, adjacency, hops, self.graph_attn_implementation)
+
     def _concat_image_tokens(self, pixel_values, image_node_mask, batch_size, device) -> torch.Tensor:
         """MMGL baseline: ``num_query_tokens_per_image`` LM tokens per image node, zeros for empty slots."""
         per_image = self.config.num_query_tokens_per_image
-        lm_width = self.language_projection_width
+        lm_width = self.lm_embedding_width
         slots = torch.zeros(batch_size, self.config.max_image_nodes, per_image, lm_width, device=device)
         if pixel_values is not None:
             num_images = pixel_values.shape[1]
@@ -292,7 +303,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         return slots.view(batch_size, -1, lm_width)
 
     @property
-    def language_projection_width(self) -> int:
+    def lm_embedding_width(self) -> int:
         return self.language_model.get_input_embeddings().embedding_dim
 
     def build_inputs_embeds(
