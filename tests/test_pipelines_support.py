@@ -34,7 +34,7 @@ def tiny_graph4mm():
         tokenizer=build_tiny_tokenizer(),
         num_query_tokens=config.num_query_tokens,
         max_length=96,
-        max_target_length=8,
+        max_target_length=16,
         max_node_tokens=12,
         max_text_nodes=config.max_text_nodes,
         max_image_nodes=config.max_image_nodes,
