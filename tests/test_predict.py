@@ -88,24 +88,45 @@ def test_interrupted_run_resumes_without_duplicates(sentiment_case, tmp_path):
     assert len(read_jsonl(output)) == NUM_ROWS
 
 
-def test_save_to_disk_dataset_and_graph_generation(tmp_path):
+@pytest.fixture(scope="module")
+def graph_case(tmp_path_factory):
+    """A saved Graph4MM and a save_to_disk dataset whose graph column is JSON text."""
     import datasets
 
+    folder = tmp_path_factory.mktemp("graph4mm")
     model, processor = tiny_graph4mm()
-    model.save_pretrained(tmp_path / "model")
-    processor.save_pretrained(tmp_path / "model")
+    model.save_pretrained(folder / "model")
+    processor.save_pretrained(folder / "model")
     graph = sample_graph().to_dict()
-    graph["images"] = [None] * len(graph["images"])  # images as None: a text-only page
+    graph["images"] = [None] * len(graph["images"])  # JSON cannot hold the images: a text-only page
     graph["texts"][1] = graph["texts"][4] = "x"
     rows = [{"id": i, "graph": json.dumps(graph), "target_node": t} for i, t in enumerate((0, 2, 3))]
-    dataset = datasets.Dataset.from_list(rows)
-    datasets.DatasetDict({"test": dataset}).save_to_disk(str(tmp_path / "data"))
+    datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)}).save_to_disk(str(folder / "data"))
+    return folder, graph
+
+
+def test_save_to_disk_dataset_and_graph_generation(graph_case, tmp_path):
+    folder, graph = graph_case
     output = tmp_path / "preds.jsonl"
-    argv = ["--model", str(tmp_path / "model"), "--dataset", str(tmp_path / "data"), "--output", str(output)]
+    argv = ["--model", str(folder / "model"), "--dataset", str(folder / "data"), "--output", str(output)]
     assert predict.main([*argv, "--max-new-tokens", "3", "--batch-size", "2"]) == 0
+    model, processor = tiny_graph4mm()
     generator = pipeline("graph-text-generation", model=model, processor=processor)
     expected = [generator({"graph": graph, "target": t}, max_new_tokens=3)[0] for t in (0, 2, 3)]
     assert read_jsonl(output) == [{"id": i, **e} for i, e in enumerate(expected)]
+
+
+def test_zero_shot_predictions(graph_case, tmp_path):
+    folder, graph = graph_case
+    output = tmp_path / "preds.jsonl"
+    argv = ["--model", str(folder / "model"), "--dataset", str(folder / "data"), "--output", str(output)]
+    assert predict.main([*argv, "--candidate-labels", "cat,dog,mat", "--batch-size", "3"]) == 0
+    model, processor = tiny_graph4mm()
+    classifier = pipeline("zero-shot-node-classification", model=model, processor=processor)
+    for record, target in zip(read_jsonl(output), (0, 2, 3)):
+        expected = classifier({"graph": graph, "target": target}, candidate_labels=["cat", "dog", "mat"])
+        assert record["labels"] == expected["labels"] and record["target"] == target
+        assert record["scores"] == pytest.approx(expected["scores"], abs=1e-6)
 
 
 def test_bad_rows_and_output_files_are_clear_errors(sentiment_case, tmp_path):
