@@ -91,7 +91,7 @@ def _import_sites(module_name: str, source: str, is_package: bool) -> list[_Impo
                 site = _ImportSite(child, top_level)
                 for alias in child.names:
                     submodule = f"{absolute}.{alias.name}"
-                    if alias.name != "*" and _module_file(submodule) is not None and absolute != module_name:
+                    if alias.name != "*" and _module_file(submodule) is not None:
                         site.targets.append((submodule, None, alias.asname or alias.name))
                     else:
                         site.targets.append((absolute, alias.name, alias.asname))
