@@ -55,9 +55,12 @@ def random_key_padding(
     return mask
 
 
-def qkv(batch, heads, length, head_dim, dtype, generator):
+def qkv(batch, heads, length, head_dim, dtype, generator, device):
+    """Three ``[batch, heads, length, head_dim]`` leaves, drawn on the CPU (same numbers on any device)."""
     return [
-        torch.randn(batch, heads, length, head_dim, generator=generator, dtype=dtype).requires_grad_()
+        torch.randn(batch, heads, length, head_dim, generator=generator, dtype=dtype)
+        .to(device)
+        .requires_grad_()
         for _ in range(3)
     ]
 
@@ -74,7 +77,9 @@ def check_backend(run, implementation, inputs, atol, rtol):
 
     ``run(name)`` computes the attention with backend ``name`` from ``inputs``.
     """
-    grad_output = torch.randn_like(inputs[0], generator=torch.Generator().manual_seed(1))
+    grad_output = torch.randn(
+        inputs[0].shape, generator=torch.Generator().manual_seed(1), dtype=inputs[0].dtype
+    ).to(inputs[0].device)
     expected_out, expected_grads = outputs_and_grads(run, "eager", inputs, grad_output)
     assert expected_out.abs().sum() > 0, "degenerate case: the eager output is all zero"
     actual_out, actual_grads = outputs_and_grads(run, implementation, inputs, grad_output)
@@ -83,10 +88,12 @@ def check_backend(run, implementation, inputs, atol, rtol):
         torch.testing.assert_close(actual, expected, atol=atol, rtol=rtol, msg=lambda m, n=name: f"d{n}: {m}")
 
 
-def check_hop_diffused(implementation, batch, heads, nodes, head_dim, num_steps, dtype, atol, rtol, seed=0):
+def check_hop_diffused(
+    implementation, batch, heads, nodes, head_dim, num_steps, dtype, atol, rtol, seed=0, device="cpu"
+):
     generator = torch.Generator().manual_seed(seed)
-    query, key, value = qkv(batch, heads, nodes, head_dim, dtype, generator)
-    adjacency = random_graphs(batch, nodes, generator)
+    query, key, value = qkv(batch, heads, nodes, head_dim, dtype, generator, device)
+    adjacency = random_graphs(batch, nodes, generator).to(device)
 
     def run(name):
         return hop_diffused_attention(
@@ -97,11 +104,22 @@ def check_hop_diffused(implementation, batch, heads, nodes, head_dim, num_steps,
 
 
 def check_interlaced(
-    implementation, batch, heads, segment_lengths, pattern, padded, head_dim, dtype, atol, rtol, seed=0
+    implementation,
+    batch,
+    heads,
+    segment_lengths,
+    pattern,
+    padded,
+    head_dim,
+    dtype,
+    atol,
+    rtol,
+    seed=0,
+    device="cpu",
 ):
     generator = torch.Generator().manual_seed(seed)
-    query, key, value = qkv(batch, heads, sum(segment_lengths), head_dim, dtype, generator)
-    key_padding_mask = random_key_padding(batch, segment_lengths, generator) if padded else None
+    query, key, value = qkv(batch, heads, sum(segment_lengths), head_dim, dtype, generator, device)
+    key_padding_mask = random_key_padding(batch, segment_lengths, generator).to(device) if padded else None
 
     def run(name):
         return interlaced_attention(

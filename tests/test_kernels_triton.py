@@ -27,18 +27,12 @@ from hf_graph4mm.kernels import triton_backends, triton_hop_diffused, triton_int
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 DEVICE = "cpu" if INTERPRETED else "cuda"
 # Exact arithmetic in the interpreter; on a GPU, float64 tl.dot is also IEEE.
-F64 = dict(dtype=torch.float64, atol=1e-10, rtol=1e-10)
+F64 = dict(dtype=torch.float64, atol=1e-10, rtol=1e-10, device=DEVICE)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch):
     monkeypatch.setattr(triton_backends, "_warned", set())
-    if not INTERPRETED:
-        torch.set_default_device(DEVICE)
-        yield
-        torch.set_default_device(None)
-    else:
-        yield
 
 
 @pytest.mark.parametrize(
@@ -50,7 +44,7 @@ def test_hop_diffused_triton_matches_eager_float64(batch, heads, nodes, num_step
 
 
 def test_hop_diffused_triton_matches_eager_float32_odd_head_dim():
-    check_hop_diffused("triton", 2, 3, 20, 12, 2, torch.float32, atol=2e-5, rtol=2e-5)
+    check_hop_diffused("triton", 2, 3, 20, 12, 2, torch.float32, atol=2e-5, rtol=2e-5, device=DEVICE)
 
 
 @pytest.mark.parametrize(("segment_lengths", "pattern"), INTERLACED_CASES)
@@ -60,7 +54,9 @@ def test_interlaced_triton_matches_eager_float64(segment_lengths, pattern, padde
 
 
 def test_interlaced_triton_matches_eager_float32_batch_heads():
-    check_interlaced("triton", 2, 2, (18, 33, 1), "forward", True, 24, torch.float32, atol=2e-5, rtol=2e-5)
+    check_interlaced(
+        "triton", 2, 2, (18, 33, 1), "forward", True, 24, torch.float32, atol=2e-5, rtol=2e-5, device=DEVICE
+    )
 
 
 def test_interlaced_blocks_only_visit_their_paired_segment():
@@ -73,9 +69,9 @@ def test_interlaced_blocks_only_visit_their_paired_segment():
 
 def test_hop_diffused_large_graph_falls_back_to_sdpa_once():
     nodes = triton_hop_diffused.MAX_NODES + 2
-    query = torch.randn(1, 1, nodes, 4, dtype=torch.float64)
-    adjacency = torch.rand(1, nodes, nodes) < 0.1
-    adjacency |= torch.eye(nodes, dtype=torch.bool)
+    query = torch.randn(1, 1, nodes, 4, dtype=torch.float64, device=DEVICE)
+    adjacency = torch.rand(1, nodes, nodes, device=DEVICE) < 0.1
+    adjacency |= torch.eye(nodes, dtype=torch.bool, device=DEVICE)
     with pytest.warns(UserWarning, match=f"{nodes} nodes.*using sdpa"):
         out = hop_diffused_attention(query, query, query, adjacency, 0.1, 2, implementation="triton")
     with warnings.catch_warnings():
@@ -86,7 +82,7 @@ def test_hop_diffused_large_graph_falls_back_to_sdpa_once():
 
 
 def test_interlaced_dropout_falls_back_to_sdpa_once():
-    query = torch.randn(2, 2, 9, 4)
+    query = torch.randn(2, 2, 9, 4, device=DEVICE)
     with pytest.warns(UserWarning, match="dropout_p=0.5.*using sdpa"):
         torch.manual_seed(3)
         out = interlaced_attention(

@@ -28,7 +28,20 @@ MAX_HEAD_DIM = 128
 
 
 @triton.jit
-def _load_graph(Q, K, V, ADJ, COEF, pid, num_heads, num_nodes, head_dim, BLOCK_N, BLOCK_D, PRECISION):
+def _load_graph(
+    Q,
+    K,
+    V,
+    ADJ,
+    COEF,
+    pid,
+    num_heads,
+    num_nodes,
+    head_dim,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    PRECISION: tl.constexpr,
+):
     """Load one (batch, head) graph and recompute its attention matrix ``A`` (``probs``)."""
     batch = pid // num_heads
     offs_n = tl.arange(0, BLOCK_N)

@@ -28,7 +28,10 @@ MAX_HEAD_DIM = 128
 
 
 @triton.jit
-def _key_block(K, V, KPM, bh_offset, batch, seq_len, key_start, key_end, head_dim, offs_d, HAS_KPM, BLOCK_N):
+def _key_block(
+    K, V, KPM, bh_offset, batch, seq_len, key_start, key_end, head_dim, offs_d,
+    HAS_KPM: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
     """Load keys/values ``[BLOCK_N, BLOCK_D]`` at ``key_start`` and which of them are real."""
     offs_n = key_start + tl.arange(0, BLOCK_N)
     key_real = offs_n < key_end
@@ -104,7 +107,8 @@ def _interlaced_fwd_kernel(
 def _grad_key_value_block(
     Q, K, V, KPM, GRAD_OUT, LSE, DELTA, GRAD_K, GRAD_V, SEGMENTS, PATTERN, KEY_BLOCKS, block,
     bh, batch, seq_len, head_dim, scale,
-    NUM_SEGMENTS, HAS_KPM, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION,
+    NUM_SEGMENTS: tl.constexpr, HAS_KPM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr, PRECISION: tl.constexpr,
 ):  # fmt: skip
     """dK, dV of one key block: sum over the query rows of every segment paired with its segment."""
     bh_offset = bh * seq_len * head_dim
@@ -145,7 +149,8 @@ def _grad_key_value_block(
 def _grad_query_block(
     Q, K, V, KPM, GRAD_OUT, LSE, DELTA, GRAD_Q, QUERY_BLOCKS, block,
     bh, batch, seq_len, head_dim, scale,
-    HAS_KPM, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION,
+    HAS_KPM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+    PRECISION: tl.constexpr,
 ):  # fmt: skip
     """dQ of one query block: its row of blocks, exactly the key blocks the forward visited."""
     bh_offset = bh * seq_len * head_dim
