@@ -315,3 +315,17 @@ def test_a_separate_text_encoder_embeds_the_text_nodes_instead_of_the_lm(tmp_pat
     model.save_pretrained(tmp_path)
     loaded = AutoModel.from_pretrained(tmp_path).eval()
     assert torch.equal(loaded(**batch).logits, output.logits)
+
+
+def test_activation_checkpointing_keeps_the_frozen_lm_in_training_mode_and_gradients_flow():
+    model = build("llama")
+    model.activation_checkpointing_enable()
+    model.train()
+    assert model.language_model.training and not model.vision_model.training
+    reference = build("llama").train()
+    batch = make_batch(model.config)
+    loss, expected = model(**batch).loss, reference(**batch).loss
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)  # same weights, no dropout in the tiny LM
+    loss.backward()
+    expected.backward()
+    torch.testing.assert_close(model.qformer.query_tokens.grad, reference.qformer.query_tokens.grad)

@@ -194,11 +194,18 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         return self.language_model.get_decoder()
 
     def train(self, mode: bool = True):
-        """Frozen backbones stay in eval mode (no dropout) while the new parts train."""
+        """Frozen backbones stay in eval mode (no dropout) while the new parts train.
+
+        Except a frozen LM with activation checkpointing on: transformers checkpoints only in
+        training mode, and the LM's activations are what checkpointing saves (gradients still flow
+        through it to the queries). A frozen vision encoder runs without gradients: always eval.
+        """
         super().train(mode)
-        for backbone in (self.vision_model, self.language_model):
-            if _is_frozen(backbone):
-                backbone.eval()
+        if _is_frozen(self.vision_model):
+            self.vision_model.eval()
+        checkpointing = getattr(self.language_model, "is_activation_checkpointing", False)
+        if _is_frozen(self.language_model) and not checkpointing:
+            self.language_model.eval()
         return self
 
     @property
