@@ -12,24 +12,12 @@ from __future__ import annotations
 
 import torch
 
-from ..processing.collator import pad_examples
-from .batching import ItemListPipeline
 from .graph_inputs import parse_graph_input
-from .graph_processor import resolve_graph_processor
+from .graph_processor import GraphPipeline
 
 
-class GraphTextGenerationPipeline(ItemListPipeline):
+class GraphTextGenerationPipeline(GraphPipeline):
     """Generates the text of a target node from its multimodal neighbourhood (Graph4MM)."""
-
-    _load_processor = None  # loaded from the model folder when there is one; else resolve_graph_processor
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.processor = resolve_graph_processor(self.model, self.processor)
-        self.tokenizer = self.processor.tokenizer
 
     def _sanitize_parameters(self, target=None, prompt=None, generate_kwargs=None, **kwargs):
         preprocess = {}
@@ -46,13 +34,7 @@ class GraphTextGenerationPipeline(ItemListPipeline):
         return {"items": [self.processor.process_example(graph, target, prompt=prompt)]}
 
     def _forward(self, model_inputs, generate_kwargs=None):
-        batch = pad_examples(
-            model_inputs["items"],
-            pad_token_id=self.processor.tokenizer.pad_token_id,
-            image_size=self.processor._image_size(),
-            padding_side="left",
-        )
-        batch = self._move(dict(batch))
+        batch = self.pad_items(model_inputs["items"])
         with torch.no_grad():
             new_tokens = self.model.generate(**batch, **(generate_kwargs or {}))
         return {"generated_token_ids": new_tokens}

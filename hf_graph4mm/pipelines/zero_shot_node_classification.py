@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from ..processing.collator import pad_examples
-from .batching import ItemListPipeline
 from .graph_inputs import parse_graph_input
-from .graph_processor import resolve_graph_processor
+from .graph_processor import GraphPipeline
 
 REDUCTIONS = ("mean", "sum")
 
@@ -37,18 +35,8 @@ def check_candidate_labels(candidate_labels) -> list[str]:
     return labels
 
 
-class ZeroShotNodeClassificationPipeline(ItemListPipeline):
+class ZeroShotNodeClassificationPipeline(GraphPipeline):
     """Scores ``candidate_labels`` as the text of a target node (Graph4MM's zero-shot classification)."""
-
-    _load_processor = None
-    _load_tokenizer = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.processor = resolve_graph_processor(self.model, self.processor)
-        self.tokenizer = self.processor.tokenizer
 
     def _sanitize_parameters(
         self, candidate_labels=None, target=None, prompt=None, label_template=None, reduction=None
@@ -95,15 +83,10 @@ class ZeroShotNodeClassificationPipeline(ItemListPipeline):
     def _forward(self, model_inputs, candidate_labels=None, label_template="{}", reduction="mean"):
         if candidate_labels is None:
             raise ValueError("zero-shot node classification needs candidate_labels=[...]")
-        batch = pad_examples(
-            model_inputs["items"],
-            pad_token_id=self.tokenizer.pad_token_id,
-            image_size=self.processor._image_size(),
-            padding_side="left",
-        )
-        batch.update(self.candidate_ids(candidate_labels, label_template))
+        batch = self.pad_items(model_inputs["items"])
+        batch.update(self._move(self.candidate_ids(candidate_labels, label_template)))
         with torch.no_grad():
-            scores = self.model.score_candidates(**self._move(dict(batch)), reduction=reduction)
+            scores = self.model.score_candidates(**batch, reduction=reduction)
         log_likelihood = scores.mean_log_likelihood if reduction == "mean" else scores.sum_log_likelihood
         return {
             "log_likelihood": log_likelihood,
