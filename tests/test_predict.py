@@ -141,3 +141,23 @@ def test_bad_rows_and_output_files_are_clear_errors(sentiment_case, tmp_path):
     (tmp_path / "broken.jsonl").write_text("not json\n")
     with pytest.raises(ValueError, match="line 1 is not JSON"):
         predict.completed_ids(tmp_path / "broken.jsonl")
+
+
+def test_rows_are_read_lazily_one_batch_ahead_at_most(tmp_path):
+    pulled = []
+
+    def rows():
+        for index in range(10):
+            pulled.append(index)
+            yield {"id": index, "value": index}
+
+    def predictor(inputs):
+        # when a batch is predicted, only its own rows (plus none further) have been read
+        assert len(pulled) == inputs[-1]["value"] + 1
+        return [{"double": item["value"] * 2} for item in inputs]
+
+    written = predict.run_predictions(
+        predictor, rows(), tmp_path / "out.jsonl", lambda row: row, batch_size=4
+    )
+    assert written == 10
+    assert read_jsonl(tmp_path / "out.jsonl") == [{"id": i, "double": 2 * i} for i in range(10)]
