@@ -2,6 +2,16 @@
 
 Importing this package registers the configs with ``AutoConfig`` and the model with
 ``AutoModel`` and ``AutoModelForImageTextToText``.
+
+    >>> model = Graph4MMForConditionalGeneration.from_backbones(
+    ...     "openai/clip-vit-base-patch16", "facebook/opt-125m", structure="hop_diffused"
+    ... )
+    >>> loss = model(**batch).loss                      # batch from Graph4MMProcessor / Graph4MMCollator
+    >>> new_tokens = model.generate(**prompts, max_new_tokens=32)
+    >>> scores = model.score_candidates(label_ids, candidate_attention_mask=label_mask, **prompts)
+
+Variants are config switches: ``structure`` ("hop_diffused", "hop_aware", "none"),
+``text_structure`` / ``image_structure`` (ablations), ``fusion="concat"`` (MMGL baseline).
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText
