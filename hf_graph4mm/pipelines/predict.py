@@ -105,11 +105,13 @@ def sentiment_input(row: dict) -> dict:
 
 
 def to_pipeline_input(task: str) -> Callable[[dict], dict]:
+    """The row -> pipeline input mapping of ``task``."""
     return graph_input if task in GRAPH_TASKS else sentiment_input
 
 
 # ---------------------------------------------------------------- the loop
 def batched(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Lists of ``size`` rows (the last may be shorter), pulling rows only as each list fills."""
     batch = []
     for row in rows:
         batch.append(row)
@@ -170,6 +172,8 @@ def run_predictions(
     ):
         for batch in batched(pending(), batch_size):
             predictions = predictor([to_input(row) for row in batch])
+            if len(predictions) != len(batch):
+                raise RuntimeError(f"the predictor returned {len(predictions)} outputs for {len(batch)} rows")
             for row, prediction in zip(batch, predictions):
                 record = {id_column: row[id_column]}
                 record.update(prediction if isinstance(prediction, dict) else {"predictions": prediction})
