@@ -55,6 +55,12 @@ def test_target_as_call_argument_and_saved_folder(tmp_path):
     graph = sample_graph()
     expected = reference_generation(model, processor, [graph], [2], max_new_tokens=4)[0]
     assert from_folder(graph, target=2, max_new_tokens=4) == [{"generated_text": expected}]
+    classifier = pipeline("zero-shot-node-classification", model=str(tmp_path))
+    in_memory = pipeline("zero-shot-node-classification", model=model, processor=processor)
+    labels = ["cat", "dog"]
+    assert classifier(graph, target=2, candidate_labels=labels) == in_memory(
+        graph, target=2, candidate_labels=labels
+    )
 
 
 @pytest.mark.parametrize(
