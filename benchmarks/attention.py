@@ -10,6 +10,7 @@ MOSEI 46/496/496, batch 8-32, d = 128 in 4 heads; the self pass runs on 2d, so i
 heads are 64 wide), with the key padding mask the model passes.
 
 Measurement, all backends of a shape in one process, one after another:
+* max abs diff: largest difference of the forward output from eager's on the same inputs.
 * time: median over ``--repeats`` runs after warm-up; on CUDA between synchronisations.
 * peak memory, CPU: the largest sum of live bytes allocated by torch during one run,
   replayed from the allocation and free events that ``torch.profiler`` records with
@@ -264,7 +265,7 @@ def main(argv=None) -> None:
     if args.device == "cuda" and args.ceilings:
         print("# " + measure_ceilings())
 
-    header = "| shape | dtype | mode | backend | time ms | x eager | peak MiB | x eager |"
+    header = "| shape | dtype | mode | backend | max abs diff | time ms | x eager | peak MiB | x eager |"
     if args.device == "cuda":
         header += " TFLOP/s | GB/s |"
     print(header)
@@ -278,12 +279,18 @@ def main(argv=None) -> None:
                 for backend in backends:
                     try:
                         run, inputs = case.make(backend, dtype, args.device, needs_grad)
+                        with torch.no_grad():
+                            output = run().float()
+                        if backend == "eager":
+                            reference = output
+                        difference = (output - reference).abs().max().item()  # same inputs: same numbers?
+                        del output
                         seconds = median_time(run, inputs, needs_grad, args.device, args.repeats)
                         peak_fn = cuda_peak_bytes if args.device == "cuda" else cpu_peak_bytes
                         peak = peak_fn(run, inputs, needs_grad)
                     except Exception as error:  # report and go on: one backend failing must not hide the rest
                         print(
-                            f"| {case.name} | {dtype_name} | {mode} | {backend} | failed: {type(error).__name__}: {error} |"
+                            f"| {case.name} | {dtype_name} | {mode} | {backend} | failed: {type(error).__name__}: {str(error).splitlines()[0][:120]} |"
                         )
                         continue
                     if backend == "eager":
@@ -291,8 +298,8 @@ def main(argv=None) -> None:
                     speedup = f"{eager[0] / seconds:.2f}" if eager else "-"
                     saving = f"{eager[1] / max(peak, 1):.1f}" if eager else "-"
                     row = (
-                        f"| {case.name} | {dtype_name} | {mode} | {backend} | {seconds * 1e3:.2f} | {speedup} "
-                        f"| {peak / 2**20:.1f} | {saving} |"
+                        f"| {case.name} | {dtype_name} | {mode} | {backend} | {difference:.1e} | {seconds * 1e3:.2f} "
+                        f"| {speedup} | {peak / 2**20:.1f} | {saving} |"
                     )
                     if args.device == "cuda":
                         factor = (
