@@ -38,6 +38,13 @@ class ModelArguments:
     max_image_nodes: int = field(default=5)
     max_text_nodes: int = field(default=12)
     max_hops: int = field(default=2)
+    freeze_language_model: bool | None = field(
+        default=None,
+        metadata={
+            "help": "keep the LM frozen (default: frozen for pretrained LMs as in the paper; trained for the "
+            "randomly initialised tiny LM, which has nothing to keep)"
+        },
+    )
     lora_r: int = field(default=0, metadata={"help": "LoRA rank on the LM's attention (0 = no LoRA)"})
     lora_alpha: int = field(default=16)
     prefix_tokens: int = field(

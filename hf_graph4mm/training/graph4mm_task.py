@@ -14,7 +14,13 @@ TINY_BACKBONES = ("tiny", "tiny-llama")
 
 
 def _structure_overrides(model_args: ModelArguments) -> dict:
+    frozen = (
+        {}
+        if model_args.freeze_language_model is None
+        else {"freeze_language_model": model_args.freeze_language_model}
+    )
     return dict(
+        **frozen,
         structure=model_args.structure,
         fusion=model_args.fusion,
         text_structure=model_args.text_structure,
@@ -48,6 +54,8 @@ def _tiny_backbones(model_args: ModelArguments, data_args: DataArguments):
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         **_structure_overrides(model_args),
     )
+    if model_args.freeze_language_model is None:  # a random tiny LM has no knowledge to preserve
+        config.freeze_language_model = False
     return Graph4MMForConditionalGeneration(config), tokenizer, build_tiny_image_processor()
 
 

@@ -8,17 +8,27 @@ from pathlib import Path
 
 
 def metrics_table(metrics: Mapping[str, Mapping[str, float]]) -> str:
-    """``{run: {metric: value}}`` as an aligned text table (rows = runs)."""
-    names = sorted({name for values in metrics.values() for name in values})
-    header = ["run", *names]
-    rows = [
-        [run, *(f"{values[name]:.4f}" if name in values else "-" for name in names)]
-        for run, values in metrics.items()
+    """``{run: {metric: value}}`` as an aligned text table: one row per metric, one column per run."""
+    runs = list(metrics)
+    names = sorted(
+        {name for values in metrics.values() for name, value in values.items() if _is_number(value)}
+    )
+    header = ["metric", *runs]
+    rows = [[name, *(_cell(metrics[run].get(name)) for run in runs)] for name in names]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]
     ]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value) -> str:
+    return f"{value:.4f}" if _is_number(value) else ""
 
 
 def write_metrics(path: str | Path, metrics: Mapping) -> Path:
