@@ -106,3 +106,15 @@ def test_triton_without_gpu_or_interpreter_is_refused(monkeypatch):
     query = torch.randn(1, 1, 3, 4)
     with pytest.raises(ValueError, match="needs CUDA tensors, got a tensor on cpu"):
         triton_backends.interlaced_attention_triton(query, query, query, (1, 1, 1), (1, 2, 0))
+
+
+def test_value_width_other_than_query_falls_back_to_sdpa():
+    query = torch.randn(1, 2, 6, 4, dtype=torch.float64, device=DEVICE)
+    value = torch.randn(1, 2, 6, 3, dtype=torch.float64, device=DEVICE)
+    adjacency = torch.ones(1, 6, 6, dtype=torch.bool, device=DEVICE)
+    with pytest.warns(UserWarning, match=r"value 3\): using sdpa"):
+        out = hop_diffused_attention(query, query, value, adjacency, 0.1, 2, implementation="triton")
+    torch.testing.assert_close(out, hop_diffused_attention(query, query, value, adjacency, 0.1, 2))
+    with pytest.warns(UserWarning, match=r"value 3\): using sdpa"):
+        out = interlaced_attention(query, query, value, (2, 3, 1), "self", implementation="triton")
+    torch.testing.assert_close(out, interlaced_attention(query, query, value, (2, 3, 1), "self"))

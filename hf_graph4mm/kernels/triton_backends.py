@@ -5,10 +5,12 @@ so that importing :mod:`hf_graph4mm.kernels` never needs Triton.
 
 Fallbacks (each announced once per process with a ``UserWarning``, results unchanged):
 
-* hop-diffused graphs with more than ``MAX_NODES`` nodes or a head wider than
-  ``MAX_HEAD_DIM`` do not fit the one-program-per-graph kernel: they run on sdpa;
+* hop-diffused graphs with more than ``MAX_NODES`` nodes, a head wider than
+  ``MAX_HEAD_DIM``, or value heads of another width do not fit the one-program-per-graph
+  kernel: they run on sdpa;
 * interlaced attention with ``dropout_p > 0`` runs on sdpa (the kernels have no
-  in-kernel dropout; at eval time, and with dropout 0, the kernels run).
+  in-kernel dropout; at eval time, and with dropout 0, the kernels run); so do heads
+  wider than ``MAX_HEAD_DIM`` and value heads of another width than the query's.
 """
 
 from __future__ import annotations
@@ -54,12 +56,12 @@ def hop_diffused_attention_triton(
     """Same contract and numbers as :func:`~.hop_diffused.hop_diffused_attention_eager`."""
     _check_device(query)
     nodes, head_dim = query.shape[-2], query.shape[-1]
-    if not triton_hop_diffused.fits_on_chip(nodes, head_dim):
+    if not triton_hop_diffused.fits_on_chip(nodes, head_dim) or value.shape[-1] != head_dim:
         _warn_once(
             "hop_diffused_size",
             f"Triton hop-diffused attention handles up to {triton_hop_diffused.MAX_NODES} nodes and head_dim "
-            f"{triton_hop_diffused.MAX_HEAD_DIM}; got {nodes} nodes, head_dim {head_dim}: using sdpa for "
-            "such graphs",
+            f"{triton_hop_diffused.MAX_HEAD_DIM} (the same for value); got {nodes} nodes, head_dim {head_dim} "
+            f"(value {value.shape[-1]}): using sdpa for such graphs",
         )
         return hop_diffused_attention_sdpa(query, key, value, adjacency, alpha, num_steps, scaling=scaling)
     scaling = 1.0 / math.sqrt(head_dim) if scaling is None else scaling
@@ -81,12 +83,13 @@ def interlaced_attention_triton(
     """Same contract and numbers as :func:`~.interlaced.interlaced_attention_eager`."""
     _check_device(query)
     head_dim = query.shape[-1]
-    if dropout_p > 0.0 or head_dim > triton_interlaced.MAX_HEAD_DIM:
+    if dropout_p > 0.0 or head_dim > triton_interlaced.MAX_HEAD_DIM or value.shape[-1] != head_dim:
         _warn_once(
             f"interlaced_fallback_{dropout_p > 0.0}",
             "Triton interlaced attention has no attention dropout and handles head_dim up to "
-            f"{triton_interlaced.MAX_HEAD_DIM}; got dropout_p={dropout_p}, head_dim {head_dim}: using sdpa "
-            "(call model.eval() or set the attention dropout to 0 to run the kernel)",
+            f"{triton_interlaced.MAX_HEAD_DIM} (the same for value); got dropout_p={dropout_p}, head_dim "
+            f"{head_dim} (value {value.shape[-1]}): using sdpa (call model.eval() or set the attention dropout "
+            "to 0 to run the kernel)",
         )
         return interlaced_attention_sdpa(
             query,
