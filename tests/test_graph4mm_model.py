@@ -329,3 +329,37 @@ def test_activation_checkpointing_keeps_the_frozen_lm_in_training_mode_and_gradi
     loss.backward()
     expected.backward()
     torch.testing.assert_close(model.qformer.query_tokens.grad, reference.qformer.query_tokens.grad)
+
+
+@pytest.mark.parametrize(
+    "variant,reads",
+    [
+        ("hop_diffused", {"text_adjacency", "image_adjacency"}),
+        ("hop_aware", {"text_hops", "image_hops"}),
+        ("none", set()),
+        ("no_text_structure", {"image_adjacency"}),
+        ("no_image_structure", {"text_adjacency"}),
+        ("mmgl_concat", set()),
+    ],
+)
+def test_each_variant_reads_exactly_the_structure_it_names(variant, reads):
+    model = build(**VARIANTS[variant])
+    with torch.no_grad():  # O(1) weights: the 0.02-std init would shrink every effect below float noise
+        for parameter in model.parameters():
+            if parameter.requires_grad and parameter.dim() > 1:
+                parameter.normal_(0.0, parameter.shape[-1] ** -0.5)
+    batch = make_batch(model.config, num_text_nodes=(3, 3), num_image_nodes=(2, 2))
+    reference = model(**batch).logits
+    for name in ("text_adjacency", "image_adjacency", "text_hops", "image_hops"):
+        changed = {key: value.clone() for key, value in batch.items()}
+        if name.endswith("adjacency"):  # flip the edge between nodes 0 and 1 of sample 0
+            edge = not bool(changed[name][0, 0, 1])
+            changed[name][0, 0, 1] = changed[name][0, 1, 0] = edge
+        else:  # move node 1 of sample 0 to another hop (3 is beyond max_hops: "unreachable")
+            changed[name][0, 1] = 3 if int(changed[name][0, 1]) != 3 else 1
+        logits = model(**changed).logits
+        assert torch.equal(logits[1], reference[1])  # only sample 0 was touched
+        if name in reads:
+            assert (logits[0] - reference[0]).abs().max() > 1e-4, f"{variant} ignores {name}"
+        else:
+            assert torch.equal(logits[0], reference[0]), f"{variant} reads {name}"
