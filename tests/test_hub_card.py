@@ -174,3 +174,15 @@ def test_gsit_card_snippet_runs_from_the_offline_cache(tmp_path, monkeypatch):
     in_memory = snippets[0].replace(f'model="{GSIT_REPO}"', "model=MODEL")
     assert printed == run_snippet(numpy_seed + in_memory, tmp_path, monkeypatch, MODEL=model)
     assert "'label'" in printed
+
+
+def test_model_push_to_hub_method_uploads_the_card_and_code(monkeypatch):
+    """`model.push_to_hub(...)`, the transformers way, goes through the same upload (card + code + weights)."""
+    hub = FakeHub(monkeypatch)
+    model = tiny_gsit()
+    assert model.push_to_hub(GSIT_REPO, datasets=["org/mosi"]) == "commit-info"
+    ((repo_id, _, files),) = hub.commits
+    assert repo_id == GSIT_REPO
+    assert {"README.md", "config.json", "model.safetensors", "modeling_gsit.py"} <= set(files)
+    metadata, _ = card_parts(files["README.md"])
+    assert metadata["library_name"] == "transformers" and metadata["datasets"] == ["org/mosi"]

@@ -87,3 +87,33 @@ def test_gsit_loads_without_the_package(tmp_path):
     run_without_package(script, tmp_path, {"HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1"})
     torch.testing.assert_close(torch.load(tmp_path / "logits.pt"), expected, rtol=0, atol=1e-6)
     assert type(AutoModelForSequenceClassification.from_pretrained(tmp_path / "ckpt")) is type(model)
+
+
+@pytest.mark.slow
+def test_plain_save_pretrained_loads_without_the_package(tmp_path):
+    """model.save_pretrained + processor.save_pretrained alone give a folder that needs no hf_graph4mm."""
+    model, processor = tiny_graph4mm()
+    model.save_pretrained(tmp_path / "ckpt")
+    processor.save_pretrained(tmp_path / "ckpt")
+    graph = {"nodes": [{"text": "a river"}, {"text": "its bridge"}], "edges": [[0, 1]]}
+    batch = processor(graph, 0, prompts="Summarize:", target_texts="water")
+    torch.save(dict(batch), tmp_path / "batch.pt")
+    with torch.no_grad():
+        expected = model(**batch).logits
+    script = (
+        "import torch\n"
+        "from transformers import AutoModelForImageTextToText, AutoProcessor\n"
+        "model = AutoModelForImageTextToText.from_pretrained('ckpt', trust_remote_code=True).eval()\n"
+        "processor = AutoProcessor.from_pretrained('ckpt', trust_remote_code=True)\n"
+        "assert type(processor).__name__ == 'Graph4MMProcessor', type(processor)\n"
+        "graph = {'nodes': [{'text': 'a river'}, {'text': 'its bridge'}], 'edges': [[0, 1]]}\n"
+        "batch = processor(graph, 0, prompts='Summarize:', target_texts='water')\n"
+        "reference = torch.load('batch.pt')\n"
+        "assert all(torch.equal(batch[k], reference[k]) for k in reference)\n"
+        "with torch.no_grad():\n"
+        "    torch.save(model(**batch).logits, 'logits.pt')\n"
+        "model.save_pretrained('resaved')  # saving works without the package too (weights only)\n"
+    )
+    run_without_package(script, tmp_path, {"HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1"})
+    torch.testing.assert_close(torch.load(tmp_path / "logits.pt"), expected, rtol=0, atol=1e-6)
+    assert (tmp_path / "resaved" / "model.safetensors").is_file()

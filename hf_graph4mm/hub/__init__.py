@@ -1,11 +1,12 @@
 """Sharing checkpoints: Hub folders with model cards, code for trust_remote_code, safe loading."""
 
 from .model_card import build_model_card, write_model_card
-from .remote_code import add_remote_code, export_code
+from .remote_code import add_processor_remote_code, add_remote_code, export_code
 from .safe_loading import check_checkpoint, load_checkpoint, resolve_checkpoint
 from .sharing import push_to_hub, save_for_hub
 
 __all__ = [
+    "add_processor_remote_code",
     "add_remote_code",
     "build_model_card",
     "check_checkpoint",

@@ -256,4 +256,17 @@ def add_remote_code(model, save_directory: str | os.PathLike, processor=None) ->
     return auto_map
 
 
-__all__ = ["add_remote_code", "auto_classes_of", "export_code"]
+def add_processor_remote_code(processor, save_directory: str | os.PathLike) -> dict[str, str]:
+    """Export an already saved processor's code and point ``AutoProcessor`` at it in processor_config.json."""
+    directory = Path(save_directory)
+    processor_file = directory / "processor_config.json"
+    if not processor_file.is_file():
+        raise ValueError(f"{processor_file} does not exist: call processor.save_pretrained first")
+    processor_class = type(processor)
+    references = export_code([processor_class], directory)
+    auto_map = {"AutoProcessor": references[processor_class.__name__]}
+    _update_json(processor_file, "auto_map", auto_map)
+    return auto_map
+
+
+__all__ = ["add_processor_remote_code", "add_remote_code", "auto_classes_of", "export_code"]

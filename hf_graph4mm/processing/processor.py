@@ -259,6 +259,17 @@ class Graph4MMProcessor(ProcessorMixin):
                 return int(size["shortest_edge"]), int(size["shortest_edge"])
         raise ValueError("cannot tell the processed image size from the image processor's crop_size / size")
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Save as transformers does, plus a copy of this processor's code so that
+        ``AutoProcessor.from_pretrained(folder, trust_remote_code=True)`` works without the package."""
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        try:  # imported at save time: hub sits above processing; absent in an exported copy of this file
+            from ..hub.remote_code import add_processor_remote_code
+        except ImportError:
+            return result
+        add_processor_remote_code(self, save_directory)
+        return result
+
     def batch_decode(self, *args, **kwargs):
         return self.tokenizer.batch_decode(*args, **kwargs)
 

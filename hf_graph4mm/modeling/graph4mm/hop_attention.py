@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hf_graph4mm.kernels import diffusion_weights, hop_diffused_attention
+from ...kernels import diffusion_weights, hop_diffused_attention
 
 
 def split_heads(tensor: torch.Tensor, num_heads: int) -> torch.Tensor:

@@ -38,8 +38,8 @@ from transformers import (
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from hf_graph4mm.kernels import check_implementation, get_backend
-
+from ...kernels import check_implementation, get_backend
+from ..sharing import ShareableModelMixin
 from .batch_checks import check_image_inputs, check_text_inputs, placeholder_positions
 from .configuration_graph4mm import Graph4MMConfig
 from .hop_attention import HopAwareEmbedding, HopDiffusedAttention, build_structure_module
@@ -83,7 +83,7 @@ def _is_frozen(module: nn.Module) -> bool:
     return not any(parameter.requires_grad for parameter in module.parameters())
 
 
-class Graph4MMPreTrainedModel(PreTrainedModel):
+class Graph4MMPreTrainedModel(ShareableModelMixin, PreTrainedModel):
     config_class = Graph4MMConfig
     base_model_prefix = "graph4mm"
     input_modalities = ("image", "text")

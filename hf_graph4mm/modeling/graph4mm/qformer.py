@@ -14,8 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.activations import ACT2FN
 
-from hf_graph4mm.kernels.hop_diffused import masked_attention_probs
-
+from ...kernels.hop_diffused import masked_attention_probs
 from .hop_attention import merge_heads, split_heads
 
 

@@ -20,6 +20,7 @@ from transformers import AutoModel, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ...kernels import check_implementation, get_backend
+from ..sharing import ShareableModelMixin
 from .configuration_gsit import GsiTConfig
 from .fusion_gsit import MODALITIES, InterlacedFusion, MulTFusion
 from .layers_gsit import GsiTModalityProjection
@@ -109,7 +110,7 @@ def _real_lengths(
     return lengths.long()
 
 
-class GsiTPreTrainedModel(PreTrainedModel):
+class GsiTPreTrainedModel(ShareableModelMixin, PreTrainedModel):
     """Shared base: config class, weight init (transformers' default), attention backend choice.
 
     ``attn_implementation`` names the backend of the interlaced fusion attention
