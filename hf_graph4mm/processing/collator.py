@@ -121,16 +121,26 @@ class Graph4MMCollator:
         with_labels: use ``target_text`` as the answer to train on (False at inference).
         prompt: the instruction for rows without a ``prompt`` column.
         graph: the graph shared by rows without a ``graph`` column.
+        vision_cache: ``{image key: [vision_width] tensor}`` of precomputed (frozen) vision
+            encoder outputs, with a ``width`` attribute; batches then carry ``image_embeds
+            [B, Np, vision_width]`` instead of ``pixel_values`` and images are never decoded.
     """
 
     def __init__(
-        self, processor, padding_side: str = "right", with_labels: bool = True, prompt=None, graph=None
+        self,
+        processor,
+        padding_side: str = "right",
+        with_labels: bool = True,
+        prompt=None,
+        graph=None,
+        vision_cache=None,
     ):
         self.processor = processor
         self.padding_side = padding_side
         self.with_labels = with_labels
         self.prompt = prompt
         self.graph = graph
+        self.vision_cache = vision_cache
 
     def _graph_of(self, row: dict[str, Any]):
         if "graph" in row:
@@ -155,11 +165,33 @@ class Graph4MMCollator:
                     row["target_node"],
                     prompt=row.get("prompt", self.prompt),
                     target_text=row.get("target_text") if self.with_labels else None,
+                    load_images=self.vision_cache is None,
                 )
             )
-        return pad_examples(
+        batch = pad_examples(
             examples,
             pad_token_id=self.processor.tokenizer.pad_token_id,
-            image_size=self.processor._image_size(),
+            image_size=self.processor._image_size() if self.vision_cache is None else (0, 0),
             padding_side=self.padding_side,
         )
+        if self.vision_cache is not None:
+            del batch["pixel_values"]
+            batch["image_embeds"] = self._cached_image_embeds(examples, batch["image_node_mask"].shape[1])
+        return batch
+
+    def _cached_image_embeds(self, examples, num_slots: int) -> torch.Tensor:
+        """``[B, Np, vision_width]`` looked up by image key; zeros on padded slots."""
+        embeds = torch.zeros(len(examples), num_slots, self.vision_cache.width)
+        for b, example in enumerate(examples):
+            if "image_keys" not in example:
+                raise ValueError(
+                    "an already processed example has no image_keys to look up in the vision cache"
+                )
+            for n, key in enumerate(example["image_keys"]):
+                try:
+                    embeds[b, n] = self.vision_cache[key]
+                except KeyError:
+                    raise ValueError(
+                        f"image {key!r} is not in the vision-feature cache: rebuild it"
+                    ) from None
+        return embeds

@@ -93,6 +93,26 @@ def load_image(image: ImageLike):
     raise TypeError(f"cannot read an image from {type(image).__name__}")
 
 
+def image_cache_key(image: ImageLike) -> str:
+    """A stable key naming an image's content: its absolute path, or a SHA-1 of its bytes.
+
+    Used to cache a frozen vision encoder's output once per image. In-memory PIL images
+    have no stable identity and cannot be cached.
+    """
+    if isinstance(image, dict) and ("bytes" in image or "path" in image):  # a datasets.Image() cell
+        return image_cache_key(image.get("bytes") or image["path"])
+    if isinstance(image, (bytes, bytearray)):
+        import hashlib
+
+        return "sha1:" + hashlib.sha1(bytes(image)).hexdigest()
+    if isinstance(image, (str, os.PathLike)):
+        return os.path.abspath(os.fspath(image))
+    raise TypeError(
+        f"an image given as {type(image).__name__} has no stable key to cache its features by; "
+        "give images as file paths or bytes to use a vision-feature cache"
+    )
+
+
 class MultimodalGraph:
     """A graph whose nodes carry an optional text and an optional image.
 

@@ -17,7 +17,7 @@ import numpy as np
 from transformers import BatchFeature, ProcessorMixin
 
 from .collator import pad_examples
-from .graph import MultimodalGraph, load_image
+from .graph import MultimodalGraph, image_cache_key, load_image
 from .subgraph import extract_subgraph
 
 IGNORE_INDEX = -100
@@ -124,8 +124,14 @@ class Graph4MMProcessor(ProcessorMixin):
         target: int,
         prompt: str | None = None,
         target_text: str | None = None,
+        load_images: bool = True,
     ) -> dict[str, Any]:
-        """One example, unpadded: lists and numpy arrays (see ``docs/CONTRACTS.md`` for the keys)."""
+        """One example, unpadded: lists and numpy arrays (see ``docs/CONTRACTS.md`` for the keys).
+
+        With ``load_images=False`` the image nodes are named by ``image_keys`` (see
+        :func:`image_cache_key`) instead of decoded into ``pixel_values``: for a collator that
+        looks their encoder outputs up in a cache.
+        """
         if isinstance(graph, dict):
             graph = MultimodalGraph.from_dict(graph)
         if target is None:
@@ -171,7 +177,10 @@ class Graph4MMProcessor(ProcessorMixin):
 
         # image nodes
         pixel_values = None
-        if subgraph.image.num_nodes:
+        image_keys = None
+        if not load_images:
+            image_keys = [image_cache_key(graph.images[node]) for node in subgraph.image.nodes]
+        elif subgraph.image.num_nodes:
             images = []
             for node in subgraph.image.nodes:
                 try:
@@ -193,6 +202,8 @@ class Graph4MMProcessor(ProcessorMixin):
             "image_adjacency": subgraph.image.adjacency,
             "image_hops": subgraph.image.hops,
         }
+        if image_keys is not None:
+            example["image_keys"] = image_keys
         if target_text is not None:
             example["labels"] = labels
         return example

@@ -70,7 +70,21 @@ def train_graph4mm(
     model, processor = build_graph4mm(model_args, data_args)
     model = apply_peft(model, model_args)
     dataset, shared_graph = load_graph4mm_dataset(data_args)
-    collator = Graph4MMCollator(processor, prompt=data_args.prompt, graph=shared_graph)
+    vision_cache = None
+    if data_args.cache_vision_features:
+        from .vision_cache import VisionFeatureCache, images_of_rows
+
+        rows = (
+            ()
+            if shared_graph is not None
+            else (r for split in dataset.values() for r in split.select_columns(["graph"]))
+        )
+        vision_cache = VisionFeatureCache.build(model, processor, images_of_rows(rows, shared_graph))
+        if training_args.should_save:
+            vision_cache.save(f"{training_args.output_dir}/vision_features.safetensors")
+    collator = Graph4MMCollator(
+        processor, prompt=data_args.prompt, graph=shared_graph, vision_cache=vision_cache
+    )
     evaluating = training_args.eval_strategy != "no" and "validation" in dataset
     trainer = Trainer(
         model=model,

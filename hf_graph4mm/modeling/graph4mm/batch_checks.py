@@ -61,15 +61,16 @@ def check_text_inputs(input_ids, attention_mask, node_mask, adjacency, hops, bat
     check_subgraph_inputs("text", batch_size, node_mask, adjacency, hops)
 
 
-def check_image_inputs(pixel_values, node_mask, adjacency, hops, batch_size: int) -> None:
+def check_image_inputs(images, node_mask, adjacency, hops, batch_size: int) -> None:
+    """``images``: ``pixel_values [B, Np, C, H, W]`` or precomputed ``image_embeds [B, Np, width]``."""
     _require(
-        pixel_values.dim() == 5 and pixel_values.shape[0] == batch_size,
-        f"pixel_values must be [batch={batch_size}, image_nodes, channels, height, width], "
-        f"got {list(pixel_values.shape)}",
+        images.dim() in (3, 5) and images.shape[0] == batch_size,
+        f"pixel_values must be [batch={batch_size}, image_nodes, channels, height, width] (or image_embeds "
+        f"[batch, image_nodes, vision_width]), got {list(images.shape)}",
     )
     _require(
-        node_mask is not None and tuple(node_mask.shape) == tuple(pixel_values.shape[:2]),
-        f"image_node_mask must be [batch, image_nodes] = {list(pixel_values.shape[:2])}, got "
+        node_mask is not None and tuple(node_mask.shape) == tuple(images.shape[:2]),
+        f"image_node_mask must be [batch, image_nodes] = {list(images.shape[:2])}, got "
         f"{None if node_mask is None else list(node_mask.shape)}",
     )
     check_subgraph_inputs("image", batch_size, node_mask, adjacency, hops)

@@ -55,6 +55,7 @@ GRAPH_INPUT_NAMES = (
     "text_adjacency",
     "text_hops",
     "pixel_values",
+    "image_embeds",
     "image_node_mask",
     "image_adjacency",
     "image_hops",
@@ -227,10 +228,22 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             vectors = text_node_vectors(encoder, input_ids, attention_mask, node_mask)
         return self.text_node_projection(vectors.to(self.text_node_projection.weight.dtype))
 
-    def _image_vectors(self, pixel_values, node_mask) -> torch.Tensor:
-        """``[B, Np, vision_width]`` pooled vision embedding per image node."""
+    def _image_vectors(self, pixel_values, image_embeds, node_mask) -> torch.Tensor:
+        """``[B, Np, vision_width]`` pooled vision embedding per image node.
+
+        From ``image_embeds`` when the caller precomputed them (a frozen encoder's outputs,
+        cached once per image: see :meth:`encode_images`), else by running the vision encoder.
+        """
+        if image_embeds is not None:
+            return image_embeds * node_mask[..., None].to(image_embeds.dtype)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not _is_frozen(self.vision_model)):
             return image_node_vectors(self.vision_model, pixel_values, node_mask)
+
+    @torch.no_grad()
+    def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """``[images, 3, H, W]`` -> ``[images, vision_width]``: what ``image_embeds`` holds per image node."""
+        dtype = next(self.vision_model.parameters()).dtype
+        return self.vision_model(pixel_values=pixel_values.to(dtype)).pooler_output
 
     def get_query_embeddings(
         self,
@@ -244,13 +257,21 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         image_node_mask=None,
         image_adjacency=None,
         image_hops=None,
+        image_embeds=None,
     ) -> torch.Tensor:
-        """``[batch, num_query_tokens, lm_hidden]``: what goes into the placeholders."""
+        """``[batch, num_query_tokens, lm_hidden]``: what goes into the placeholders.
+
+        Images come as ``pixel_values [B, Np, 3, H, W]`` or, precomputed by the frozen vision
+        encoder, as ``image_embeds [B, Np, vision_width]`` (not both).
+        """
         device = self.language_model.device
-        if pixel_values is not None:
-            check_image_inputs(pixel_values, image_node_mask, image_adjacency, image_hops, batch_size)
+        if pixel_values is not None and image_embeds is not None:
+            raise ValueError("give pixel_values or image_embeds, not both")
+        images = pixel_values if pixel_values is not None else image_embeds
+        if images is not None:
+            check_image_inputs(images, image_node_mask, image_adjacency, image_hops, batch_size)
         if self.config.fusion == "concat":
-            return self._concat_image_tokens(pixel_values, image_node_mask, batch_size, device)
+            return self._concat_image_tokens(pixel_values, image_embeds, image_node_mask, batch_size, device)
 
         width = self.config.qformer_config.hidden_size
         dtype = self.qformer.query_tokens.dtype
@@ -263,8 +284,8 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         else:
             text_nodes = torch.zeros(batch_size, 0, width, device=device, dtype=dtype)
             text_node_mask = torch.zeros(batch_size, 0, dtype=torch.bool, device=device)
-        if pixel_values is not None:
-            image_vectors = self._image_vectors(pixel_values, image_node_mask)
+        if images is not None:
+            image_vectors = self._image_vectors(pixel_values, image_embeds, image_node_mask)
             image_nodes = self.image_node_projection(image_vectors.to(dtype))
             image_nodes = self._apply_structure(
                 "image", image_nodes, image_node_mask, image_adjacency, image_hops
@@ -290,19 +311,22 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             )
         return module(nodes, node_mask, adjacency, hops, self.graph_attn_implementation)
 
-    def _concat_image_tokens(self, pixel_values, image_node_mask, batch_size, device) -> torch.Tensor:
+    def _concat_image_tokens(
+        self, pixel_values, image_embeds, image_node_mask, batch_size, device
+    ) -> torch.Tensor:
         """MMGL baseline: ``num_query_tokens_per_image`` LM tokens per image node, zeros for empty slots."""
         per_image = self.config.num_query_tokens_per_image
         lm_width = self.lm_embedding_width
         slots = torch.zeros(batch_size, self.config.max_image_nodes, per_image, lm_width, device=device)
-        if pixel_values is not None:
-            num_images = pixel_values.shape[1]
+        images = pixel_values if pixel_values is not None else image_embeds
+        if images is not None:
+            num_images = images.shape[1]
             if num_images > self.config.max_image_nodes:
                 raise ValueError(
-                    f"pixel_values has {num_images} image node slots; config.max_image_nodes is "
+                    f"the batch has {num_images} image node slots; config.max_image_nodes is "
                     f"{self.config.max_image_nodes}"
                 )
-            vectors = self._image_vectors(pixel_values, image_node_mask)
+            vectors = self._image_vectors(pixel_values, image_embeds, image_node_mask)
             tokens = self.image_projection(vectors.to(self.image_projection.weight.dtype))
             tokens = tokens * image_node_mask[..., None].to(tokens.dtype)
             slots = slots.to(tokens.dtype)
@@ -339,6 +363,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         text_adjacency: torch.Tensor | None = None,
         text_hops: torch.Tensor | None = None,
         pixel_values: torch.Tensor | None = None,
+        image_embeds: torch.Tensor | None = None,
         image_node_mask: torch.Tensor | None = None,
         image_adjacency: torch.Tensor | None = None,
         image_hops: torch.Tensor | None = None,
@@ -357,6 +382,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             text_adjacency=text_adjacency,
             text_hops=text_hops,
             pixel_values=pixel_values,
+            image_embeds=image_embeds,
             image_node_mask=image_node_mask,
             image_adjacency=image_adjacency,
             image_hops=image_hops,
