@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from hf_graph4mm.data.ele_fashion import load_ele_fashion, load_ele_fashion_graph_dataset
+from hf_graph4mm.data.hub_upload import push_dataset_folder
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "ele_fashion.md"
 
@@ -60,22 +61,6 @@ def write_card(output_dir: Path, statistics: str) -> Path:
     return path
 
 
-def push_folder(output_dir: Path, repo_id: str, private: bool) -> None:
-    """Upload the parquet files and the card as a dataset repo (one commit)."""
-    from huggingface_hub import CommitOperationAdd, HfApi
-
-    api = HfApi()
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    files = sorted(path for path in output_dir.rglob("*") if path.is_file())
-    operations = [CommitOperationAdd(path.relative_to(output_dir).as_posix(), str(path)) for path in files]
-    api.create_commit(
-        repo_id=repo_id,
-        operations=operations,
-        commit_message="Add Ele-Fashion parquet and card",
-        repo_type="dataset",
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     options = dict(
@@ -109,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     write_card(args.output_dir, "\n".join(lines))
     print("\n".join(lines))
     if args.push_to_hub:
-        push_folder(args.output_dir, args.push_to_hub, args.private)
+        push_dataset_folder(
+            args.output_dir, args.push_to_hub, args.private, "Add Ele-Fashion parquet and card"
+        )
         print(f"pushed {args.output_dir} to https://huggingface.co/datasets/{args.push_to_hub}")
     return 0
 

@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from hf_graph4mm.data.hub_upload import push_dataset_folder
 from hf_graph4mm.data.mmsa import TEXT_INPUTS, load_mmsa
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "mmsa.md"
@@ -64,22 +65,6 @@ def guess_name(path: Path) -> str:
     return "mosi"
 
 
-def push_folder(output_dir: Path, repo_id: str, private: bool) -> None:
-    """Upload the parquet files and the card as a dataset repo (one commit)."""
-    from huggingface_hub import CommitOperationAdd, HfApi
-
-    api = HfApi()
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    files = sorted(path for path in output_dir.rglob("*") if path.is_file())
-    operations = [CommitOperationAdd(path.relative_to(output_dir).as_posix(), str(path)) for path in files]
-    api.create_commit(
-        repo_id=repo_id,
-        operations=operations,
-        commit_message="Add MMSA parquet and card",
-        repo_type="dataset",
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     pickle_path = find_pickle(args.raw_dir, args.pickle)
@@ -104,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.output_dir / "README.md").write_text(card, encoding="utf-8")
     print("\n".join(lines))
     if args.push_to_hub:
-        push_folder(args.output_dir, args.push_to_hub, args.private)
+        push_dataset_folder(args.output_dir, args.push_to_hub, args.private, "Add MMSA parquet and card")
         print(f"pushed {args.output_dir} to https://huggingface.co/datasets/{args.push_to_hub}")
     return 0
 

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 
 from ..processing.graph import MultimodalGraph
+from .graph_features import graph_feature
 
 try:  # numpy >= 2
     from numpy._core.multiarray import _reconstruct
@@ -439,20 +440,7 @@ class EleFashion(datasets.GeneratorBasedBuilder):
 
     def _info(self) -> datasets.DatasetInfo:
         if self.config.name == "graph":
-            features = datasets.Features(
-                {
-                    "graph": {
-                        "name": datasets.Value("string"),
-                        "texts": datasets.List(datasets.Value("string")),
-                        "images": datasets.List(datasets.Value("string")),
-                        "edge_source": datasets.List(datasets.Value("int64")),
-                        "edge_target": datasets.List(datasets.Value("int64")),
-                        "directed": datasets.Value("bool"),
-                        "node_ids": datasets.List(datasets.Value("string")),
-                        "labels": datasets.List(datasets.Value("int64")),
-                    }
-                }
-            )
+            features = datasets.Features({"graph": graph_feature("int64")})
         else:
             names = read_label_names(self._raw_dir(), self.config.label_names)
             features = datasets.Features(

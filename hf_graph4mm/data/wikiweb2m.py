@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import datasets
 import numpy as np
 
+from .graph_features import graph_feature
 from .image_download import DownloadJob
 from .tfrecord import read_tfrecord
 from .wikiweb2m_graph import ImageStats, summarization_examples
@@ -41,16 +42,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_GRAPH = {
-    "name": datasets.Value("string"),
-    "texts": datasets.List(datasets.Value("string")),
-    "images": datasets.List(datasets.Value("string")),
-    "edge_source": datasets.List(datasets.Value("int64")),
-    "edge_target": datasets.List(datasets.Value("int64")),
-    "directed": datasets.Value("bool"),
-    "node_ids": datasets.List(datasets.Value("string")),
-    "labels": datasets.List(datasets.Value("string")),
-}
+_GRAPH = graph_feature("string")
 FEATURES = datasets.Features(
     {
         "id": datasets.Value("string"),

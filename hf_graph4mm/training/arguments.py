@@ -103,6 +103,16 @@ class DataArguments:
     )
 
 
+def limit_samples(dataset, data_args: DataArguments):
+    """Keep the first ``max_train_samples`` / ``max_eval_samples`` rows of a ``DatasetDict``'s splits."""
+    limits = {"train": data_args.max_train_samples}
+    limits.update(dict.fromkeys(("validation", "test"), data_args.max_eval_samples))
+    for split, limit in limits.items():
+        if limit and split in dataset:
+            dataset[split] = dataset[split].select(range(min(limit, len(dataset[split]))))
+    return dataset
+
+
 def config_file_to_argv(path: str | Path) -> list[str]:
     """Flatten a YAML/JSON mapping into ``--key value`` flags (later flags override earlier ones)."""
     path = Path(path)

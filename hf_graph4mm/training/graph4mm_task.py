@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .arguments import DataArguments, ModelArguments
+from .arguments import DataArguments, ModelArguments, limit_samples
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 TINY_BACKBONES = ("tiny", "tiny-llama")
@@ -169,17 +169,7 @@ def load_graph4mm_dataset(data_args: DataArguments):
             f"unknown dataset {data_args.dataset!r}: use sample, wikiweb2m, ele_fashion, ele-fashion-sample "
             "or a folder saved with save_to_disk"
         )
-    if data_args.max_train_samples and "train" in dataset:
-        dataset["train"] = dataset["train"].select(
-            range(min(data_args.max_train_samples, len(dataset["train"])))
-        )
-    if data_args.max_eval_samples:
-        for split in ("validation", "test"):
-            if split in dataset:
-                dataset[split] = dataset[split].select(
-                    range(min(data_args.max_eval_samples, len(dataset[split])))
-                )
-    return dataset, shared_graph
+    return limit_samples(dataset, data_args), shared_graph
 
 
 @torch.no_grad()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arguments import DataArguments, ModelArguments
+from .arguments import DataArguments, ModelArguments, limit_samples
 
 # Columns of an MMSA dataset that GsiTForSequenceClassification.forward consumes.
 GSIT_INPUT_COLUMNS = (
@@ -42,17 +42,7 @@ def load_gsit_dataset(data_args: DataArguments):
     if "text_features" in keep:  # precomputed BERT features: the token ids would ask for a text encoder
         keep = [c for c in keep if c not in ("input_ids", "attention_mask", "token_type_ids")]
     dataset = dataset.select_columns(keep).with_format("torch")
-    if data_args.max_train_samples:
-        dataset["train"] = dataset["train"].select(
-            range(min(data_args.max_train_samples, len(dataset["train"])))
-        )
-    if data_args.max_eval_samples:
-        for split in ("validation", "test"):
-            if split in dataset:
-                dataset[split] = dataset[split].select(
-                    range(min(data_args.max_eval_samples, len(dataset[split])))
-                )
-    return dataset
+    return limit_samples(dataset, data_args)
 
 
 def build_gsit_model(model_args: ModelArguments, train_split):
