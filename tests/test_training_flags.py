@@ -46,7 +46,7 @@ def test_optimizer_holds_exactly_the_trainable_parameters(tmp_path):
 
 def test_gradient_checkpointing_and_bf16_autocast_train(tmp_path):
     """The flags users reach for on big backbones run (bf16 autocast works on CPU; fp16 needs a GPU)."""
-    args = _args(tmp_path, gradient_checkpointing=True, bf16=True, logging_steps=1)
+    args = _args(tmp_path, activation_checkpointing=True, bf16=True, logging_steps=1)
     result = train_graph4mm(ModelArguments(), DATA, args)
     losses = [entry["loss"] for entry in result.trainer.state.log_history if "loss" in entry]
     assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses)
