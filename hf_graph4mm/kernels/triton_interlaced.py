@@ -232,6 +232,20 @@ def _block_tables(segment_lengths: tuple[int, ...], pattern: tuple[int, ...], bl
     return segments, query_blocks, key_blocks
 
 
+@functools.lru_cache(maxsize=256)
+def _device_tables(
+    segment_lengths: tuple[int, ...], pattern: tuple[int, ...], block: int, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """:func:`_block_tables` as int32 tensors on ``device``, made once per layout (no copy per call)."""
+    segments, query_blocks, key_blocks = _block_tables(segment_lengths, pattern, block)
+    return dict(
+        segments=torch.tensor(segments, dtype=torch.int32, device=device),
+        pattern=torch.tensor(pattern, dtype=torch.int32, device=device),
+        query_blocks=torch.tensor(query_blocks, dtype=torch.int32, device=device).reshape(-1, 4),
+        key_blocks=torch.tensor(key_blocks, dtype=torch.int32, device=device).reshape(-1, 3),
+    )
+
+
 def _dot_precision(dtype: torch.dtype) -> str:
     if dtype == torch.float32 and torch.backends.cuda.matmul.allow_tf32:
         return "tf32"
@@ -246,15 +260,10 @@ class InterlacedAttentionFunction(torch.autograd.Function):
         query, key, value = (t.contiguous() for t in (query, key, value))
         batch, heads, seq_len, head_dim = query.shape
         block = block_size()
-        segments, query_blocks, key_blocks = _block_tables(tuple(segment_lengths), tuple(pattern), block)
         device = query.device
+        tables = _device_tables(tuple(segment_lengths), tuple(pattern), block, device)
+        query_blocks = tables["query_blocks"]
         compute_dtype = torch.float64 if query.dtype == torch.float64 else torch.float32
-        tables = dict(
-            segments=torch.tensor(segments, dtype=torch.int32, device=device),
-            pattern=torch.tensor(pattern, dtype=torch.int32, device=device),
-            query_blocks=torch.tensor(query_blocks, dtype=torch.int32, device=device).reshape(-1, 4),
-            key_blocks=torch.tensor(key_blocks, dtype=torch.int32, device=device).reshape(-1, 3),
-        )
         has_kpm = key_padding_mask is not None
         kpm = (
             key_padding_mask.contiguous().to(torch.uint8)
@@ -271,9 +280,9 @@ class InterlacedAttentionFunction(torch.autograd.Function):
             BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
             PRECISION=_dot_precision(query.dtype),
         )
-        if query_blocks:
-            _interlaced_fwd_kernel[(len(query_blocks), batch * heads)](
-                query, key, value, kpm, tables["query_blocks"], scale, output, lse,
+        if query_blocks.shape[0]:
+            _interlaced_fwd_kernel[(query_blocks.shape[0], batch * heads)](
+                query, key, value, kpm, query_blocks, scale, output, lse,
                 heads, seq_len, head_dim, **meta,
             )  # fmt: skip
         ctx.save_for_backward(query, key, value, kpm, output, lse, scale, *tables.values())
