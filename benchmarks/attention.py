@@ -61,24 +61,23 @@ class Case:
     make: Callable  # (backend, dtype, device, needs_grad) -> (run, inputs)
 
 
+def random_qkv(shape, generator, dtype, device, needs_grad):
+    """Query, key, value drawn on the CPU (the same numbers on every device), then moved."""
+    return [
+        torch.randn(shape, generator=generator).to(device, dtype).requires_grad_(needs_grad) for _ in range(3)
+    ]
+
+
 def hop_case(batch, nodes, num_steps, heads=12, head_dim=64, density=0.3) -> Case:
     def make(backend, dtype, device, needs_grad):
         generator = torch.Generator().manual_seed(0)
-        q, k, v = (
-            torch.randn(batch, heads, nodes, head_dim, generator=generator)
-            .to(device, dtype)
-            .requires_grad_(needs_grad)
-            for _ in range(3)
-        )
+        q, k, v = random_qkv((batch, heads, nodes, head_dim), generator, dtype, device, needs_grad)
         adjacency = torch.rand(batch, nodes, nodes, generator=generator) < density
         adjacency = (adjacency | adjacency.transpose(1, 2) | torch.eye(nodes, dtype=torch.bool)).to(device)
         if backend == "flex_attention":
             return flex_hop_diffused(q, k, v, adjacency, 0.1, num_steps), (q, k, v)
-        return (lambda: hop_diffused_attention(q, k, v, adjacency, 0.1, num_steps, implementation=backend)), (
-            q,
-            k,
-            v,
-        )
+        run = lambda: hop_diffused_attention(q, k, v, adjacency, 0.1, num_steps, implementation=backend)  # noqa: E731
+        return run, (q, k, v)
 
     flops = 2.0 * batch * heads * nodes * nodes * head_dim * (1 + num_steps)
     elements = 4 * batch * heads * nodes * head_dim  # q, k, v read; out written
@@ -92,12 +91,7 @@ def interlaced_case(dataset, lengths, batch, pattern, heads=4, model_dim=128) ->
 
     def make(backend, dtype, device, needs_grad):
         generator = torch.Generator().manual_seed(0)
-        q, k, v = (
-            torch.randn(batch, heads, total, head_dim, generator=generator)
-            .to(device, dtype)
-            .requires_grad_(needs_grad)
-            for _ in range(3)
-        )
+        q, k, v = random_qkv((batch, heads, total, head_dim), generator, dtype, device, needs_grad)
         # each segment right-padded to its own random real length, as the collator does
         real = [
             torch.randint(max(1, length // 2), length + 1, (batch, 1), generator=generator)
@@ -106,11 +100,8 @@ def interlaced_case(dataset, lengths, batch, pattern, heads=4, model_dim=128) ->
         padding = torch.cat([torch.arange(n)[None, :] < r for n, r in zip(lengths, real)], dim=1).to(device)
         if backend == "flex_attention":
             return flex_interlaced(q, k, v, lengths, pattern_tuple, padding), (q, k, v)
-        return (lambda: interlaced_attention(q, k, v, lengths, pattern, padding, implementation=backend)), (
-            q,
-            k,
-            v,
-        )
+        run = lambda: interlaced_attention(q, k, v, lengths, pattern, padding, implementation=backend)  # noqa: E731
+        return run, (q, k, v)
 
     allowed = sum(lengths[s] * lengths[p] for s, p in enumerate(pattern_tuple))
     flops = 4.0 * batch * heads * head_dim * allowed

@@ -45,6 +45,13 @@ def _key_block(
 
 
 @triton.jit
+def _query_block(QUERY_BLOCKS, block):
+    """Row ``block`` of the query-block table: (query_start, query_segment_end, key_lo, key_hi)."""
+    row = QUERY_BLOCKS + block * 4
+    return tl.load(row), tl.load(row + 1), tl.load(row + 2), tl.load(row + 3)
+
+
+@triton.jit
 def _interlaced_fwd_kernel(
     Q,
     K,
@@ -67,10 +74,7 @@ def _interlaced_fwd_kernel(
     bh = tl.program_id(1)
     batch = bh // num_heads
     bh_offset = bh * seq_len * head_dim
-    query_start = tl.load(QUERY_BLOCKS + block * 4)
-    query_end = tl.load(QUERY_BLOCKS + block * 4 + 1)
-    key_lo = tl.load(QUERY_BLOCKS + block * 4 + 2)
-    key_hi = tl.load(QUERY_BLOCKS + block * 4 + 3)
+    query_start, query_end, key_lo, key_hi = _query_block(QUERY_BLOCKS, block)
 
     offs_m = query_start + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
@@ -154,10 +158,7 @@ def _grad_query_block(
 ):  # fmt: skip
     """dQ of one query block: its row of blocks, exactly the key blocks the forward visited."""
     bh_offset = bh * seq_len * head_dim
-    query_start = tl.load(QUERY_BLOCKS + block * 4)
-    query_end = tl.load(QUERY_BLOCKS + block * 4 + 1)
-    key_lo = tl.load(QUERY_BLOCKS + block * 4 + 2)
-    key_hi = tl.load(QUERY_BLOCKS + block * 4 + 3)
+    query_start, query_end, key_lo, key_hi = _query_block(QUERY_BLOCKS, block)
     offs_m = query_start + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     row_ok = offs_m < query_end
