@@ -118,3 +118,44 @@ def test_value_width_other_than_query_falls_back_to_sdpa():
     with pytest.warns(UserWarning, match=r"value 3\): using sdpa"):
         out = interlaced_attention(query, query, value, (2, 3, 1), "self", implementation="triton")
     torch.testing.assert_close(out, interlaced_attention(query, query, value, (2, 3, 1), "self"))
+
+
+def count_launches(monkeypatch, module, names):
+    """Replace the kernels ``names`` of ``module`` by wrappers that record each launch's grid."""
+    launches = []
+
+    class CountingKernel:
+        def __init__(self, name, kernel):
+            self.name, self.kernel = name, kernel
+
+        def __getitem__(self, grid):
+            launches.append((self.name, grid))
+            return self.kernel[grid]
+
+    for name in names:
+        monkeypatch.setattr(module, name, CountingKernel(name, getattr(module, name)))
+    return launches
+
+
+def test_hop_diffused_forward_and_backward_are_one_program_per_graph(monkeypatch):
+    names = ("_hop_diffused_fwd_kernel", "_hop_diffused_bwd_kernel")
+    launches = count_launches(monkeypatch, triton_hop_diffused, names)
+    query = torch.randn(2, 3, 9, 8, device=DEVICE, requires_grad=True)
+    adjacency = torch.ones(2, 9, 9, dtype=torch.bool, device=DEVICE)
+    hop_diffused_attention(query, query, query, adjacency, 0.1, 3, implementation="triton").sum().backward()
+    assert launches == [(name, (2 * 3,)) for name in names]
+
+
+def test_interlaced_forward_and_backward_are_one_launch_each(monkeypatch):
+    names = ("_interlaced_fwd_kernel", "_interlaced_bwd_kernel")
+    launches = count_launches(monkeypatch, triton_interlaced, names)
+    query = torch.randn(2, 3, 20 + 1 + 13, 8, device=DEVICE, requires_grad=True)
+    interlaced_attention(
+        query, query, query, (20, 1, 13), "forward", implementation="triton"
+    ).sum().backward()
+    block = triton_interlaced.block_size()
+    query_blocks = sum(-(-length // block) for length in (20, 1, 13))
+    assert launches == [
+        ("_interlaced_fwd_kernel", (query_blocks, 2 * 3)),
+        ("_interlaced_bwd_kernel", (2 * query_blocks, 2 * 3)),  # key-block programs + query-block programs
+    ]
