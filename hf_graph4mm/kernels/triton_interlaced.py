@@ -108,6 +108,23 @@ def _interlaced_fwd_kernel(
 
 
 @triton.jit
+def _query_rows_for_backward(
+    Q, GRAD_OUT, LSE, DELTA, bh, bh_offset, seq_len, head_dim, query_start, query_end, offs_d,
+    BLOCK_M: tl.constexpr,
+):  # fmt: skip
+    """Load ``BLOCK_M`` query rows from ``query_start`` (up to ``query_end``): q, dO, lse, delta."""
+    offs_m = query_start + tl.arange(0, BLOCK_M)
+    row_ok = offs_m < query_end
+    q_ptrs = bh_offset + offs_m[:, None] * head_dim + offs_d[None, :]
+    q_ok = row_ok[:, None] & (offs_d[None, :] < head_dim)
+    query = tl.load(Q + q_ptrs, mask=q_ok, other=0.0)
+    grad_out = tl.load(GRAD_OUT + q_ptrs, mask=q_ok, other=0.0)
+    lse = tl.load(LSE + bh * seq_len + offs_m, mask=row_ok, other=float("inf"))  # +inf: the row gets p = 0
+    delta = tl.load(DELTA + bh * seq_len + offs_m, mask=row_ok, other=0.0)
+    return query, grad_out, lse, delta, q_ptrs, q_ok
+
+
+@triton.jit
 def _grad_key_value_block(
     Q, K, V, KPM, GRAD_OUT, LSE, DELTA, GRAD_K, GRAD_V, SEGMENTS, PATTERN, KEY_BLOCKS, block,
     bh, batch, seq_len, head_dim, scale,
@@ -131,14 +148,20 @@ def _grad_key_value_block(
         paired = tl.load(PATTERN + segment) == key_segment
         query_hi = tl.where(paired, query_hi, query_lo)  # unpaired segments contribute nothing
         for query_start in range(query_lo, query_hi, BLOCK_M):
-            offs_m = query_start + tl.arange(0, BLOCK_M)
-            row_ok = offs_m < query_hi
-            q_ptrs = bh_offset + offs_m[:, None] * head_dim + offs_d[None, :]
-            q_ok = row_ok[:, None] & (offs_d[None, :] < head_dim)
-            query = tl.load(Q + q_ptrs, mask=q_ok, other=0.0)
-            grad_out = tl.load(GRAD_OUT + q_ptrs, mask=q_ok, other=0.0)
-            lse = tl.load(LSE + bh * seq_len + offs_m, mask=row_ok, other=float("inf"))
-            delta = tl.load(DELTA + bh * seq_len + offs_m, mask=row_ok, other=0.0)
+            query, grad_out, lse, delta, _, _ = _query_rows_for_backward(
+                Q,
+                GRAD_OUT,
+                LSE,
+                DELTA,
+                bh,
+                bh_offset,
+                seq_len,
+                head_dim,
+                query_start,
+                query_hi,
+                offs_d,
+                BLOCK_M,
+            )
             scores = tl.dot(query, tl.trans(key), input_precision=PRECISION) * scale
             probs = tl.where(key_real[None, :], tl.exp(scores - lse[:, None]), 0.0)
             grad_value += tl.dot(tl.trans(probs).to(grad_out.dtype), grad_out, input_precision=PRECISION)
@@ -159,15 +182,10 @@ def _grad_query_block(
     """dQ of one query block: its row of blocks, exactly the key blocks the forward visited."""
     bh_offset = bh * seq_len * head_dim
     query_start, query_end, key_lo, key_hi = _query_block(QUERY_BLOCKS, block)
-    offs_m = query_start + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
-    row_ok = offs_m < query_end
-    q_ptrs = bh_offset + offs_m[:, None] * head_dim + offs_d[None, :]
-    q_ok = row_ok[:, None] & (offs_d[None, :] < head_dim)
-    query = tl.load(Q + q_ptrs, mask=q_ok, other=0.0)
-    grad_out = tl.load(GRAD_OUT + q_ptrs, mask=q_ok, other=0.0)
-    lse = tl.load(LSE + bh * seq_len + offs_m, mask=row_ok, other=float("inf"))
-    delta = tl.load(DELTA + bh * seq_len + offs_m, mask=row_ok, other=0.0)
+    query, grad_out, lse, delta, q_ptrs, q_ok = _query_rows_for_backward(
+        Q, GRAD_OUT, LSE, DELTA, bh, bh_offset, seq_len, head_dim, query_start, query_end, offs_d, BLOCK_M
+    )
     grad_query = tl.zeros((BLOCK_M, BLOCK_D), dtype=scale.dtype)
     for key_start in range(key_lo, key_hi, BLOCK_N):
         key, value, key_real, _, _ = _key_block(
