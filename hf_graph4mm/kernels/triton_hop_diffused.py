@@ -22,6 +22,7 @@ import triton
 import triton.language as tl
 
 from .hop_diffused import diffusion_weights
+from .triton_precision import compute_dtype, dot_precision
 
 MAX_NODES = 128
 MAX_HEAD_DIM = 128
@@ -151,17 +152,6 @@ def _hop_diffused_bwd_kernel(
     tl.store(GRAD_V + tile, grad_hop.to(GRAD_V.dtype.element_ty), mask=tile_ok)
 
 
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.float64 if dtype == torch.float64 else torch.float32
-
-
-def _dot_precision(dtype: torch.dtype) -> str:
-    # float32 follows torch's own matmul setting, so "triton" and "eager" round alike by default.
-    if dtype == torch.float32 and torch.backends.cuda.matmul.allow_tf32:
-        return "tf32"
-    return "ieee"
-
-
 def _block(size: int) -> int:
     return max(16, triton.next_power_of_2(size))  # tl.dot needs tiles of at least 16
 
@@ -176,7 +166,7 @@ class HopDiffusedAttentionFunction(torch.autograd.Function):
         batch, heads, nodes, head_dim = query.shape
         coefficients = torch.tensor(
             [scaling, *diffusion_weights(alpha, num_steps)],
-            dtype=_compute_dtype(query.dtype),
+            dtype=compute_dtype(query.dtype),
             device=query.device,
         )
         save_hops = any(ctx.needs_input_grad[:3]) and num_steps > 1
@@ -189,7 +179,7 @@ class HopDiffusedAttentionFunction(torch.autograd.Function):
         meta = dict(
             BLOCK_N=_block(nodes),
             BLOCK_D=_block(head_dim),
-            PRECISION=_dot_precision(query.dtype),
+            PRECISION=dot_precision(query.dtype),
             num_warps=8 if nodes > 64 else 4,
         )
         _hop_diffused_fwd_kernel[grid](

@@ -24,6 +24,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .triton_precision import compute_dtype, dot_precision
+
 MAX_HEAD_DIM = 128
 
 
@@ -265,12 +267,6 @@ def _device_tables(
     )
 
 
-def _dot_precision(dtype: torch.dtype) -> str:
-    if dtype == torch.float32 and torch.backends.cuda.matmul.allow_tf32:
-        return "tf32"
-    return "ieee"
-
-
 class InterlacedAttentionFunction(torch.autograd.Function):
     """autograd wrapper; inputs ``[batch, heads, T, head_dim]``, ``key_padding_mask [batch, T]`` or None."""
 
@@ -282,22 +278,22 @@ class InterlacedAttentionFunction(torch.autograd.Function):
         device = query.device
         tables = _device_tables(tuple(segment_lengths), tuple(pattern), block, device)
         query_blocks = tables["query_blocks"]
-        compute_dtype = torch.float64 if query.dtype == torch.float64 else torch.float32
+        accumulate_dtype = compute_dtype(query.dtype)
         has_kpm = key_padding_mask is not None
         kpm = (
             key_padding_mask.contiguous().to(torch.uint8)
             if has_kpm
             else query.new_zeros(1, dtype=torch.uint8)
         )
-        scale = torch.tensor([scaling], dtype=compute_dtype, device=device)
+        scale = torch.tensor([scaling], dtype=accumulate_dtype, device=device)
         output = torch.empty_like(query)
-        lse = torch.empty((batch, heads, seq_len), dtype=compute_dtype, device=device)
+        lse = torch.empty((batch, heads, seq_len), dtype=accumulate_dtype, device=device)
         meta = dict(
             HAS_KPM=has_kpm,
             BLOCK_M=block,
             BLOCK_N=block,
             BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
-            PRECISION=_dot_precision(query.dtype),
+            PRECISION=dot_precision(query.dtype),
         )
         if query_blocks.shape[0]:
             _interlaced_fwd_kernel[(query_blocks.shape[0], batch * heads)](
