@@ -1,4 +1,3 @@
-import time
 from collections import deque
 
 import numpy as np
@@ -109,16 +108,17 @@ def test_target_out_of_range_is_named():
         extract_subgraph(graph, 3)
 
 
-def test_large_graph_query_is_sparse_and_fast():
+def test_large_graph_queries_stay_sparse_and_match_bfs():
+    """100k nodes, 500k edges: the neighbour index is sparse (a dense one would need 10 GB) and
+    neighbourhoods still match the plain BFS. Speed is a benchmark matter, not asserted here."""
     rng = np.random.default_rng(0)
     num_nodes, num_edges = 100_000, 500_000
     edges = rng.integers(0, num_nodes, size=(2, num_edges))
     graph = MultimodalGraph(texts=["x"] * num_nodes, images=[None] * num_nodes, edges=edges)
-    assert graph.csr.shape == (num_nodes, num_nodes)  # built once per graph, sparse
-    start = time.perf_counter()
-    for target in range(20):
+    assert graph.csr.nnz <= 2 * num_edges  # CSR over the edges, not an N x N matrix
+    pairs = list(zip(edges[0].tolist(), edges[1].tolist()))
+    for target in (0, 17, 99_999):
+        nodes, hops = hop_distances(graph, target, num_hops=2)
+        assert dict(zip(nodes.tolist(), hops.tolist())) == reference_bfs(num_nodes, pairs, target, 2, False)
         sub = extract_subgraph(graph, target, num_hops=2, max_text_nodes=12)
-        assert sub.text.num_nodes == 12
-    per_query = (time.perf_counter() - start) / 20
-    # a dense 100k x 100k adjacency would need 10 GB; a per-edge Python loop would take seconds
-    assert per_query < 0.25, f"{per_query:.3f}s per query"
+        assert sub.text.num_nodes == 12 and sub.text.adjacency.shape == (12, 12)
