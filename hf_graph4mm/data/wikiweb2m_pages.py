@@ -131,15 +131,8 @@ def parse_page(data: bytes, number: int, source: str) -> Page:
         ValueError: naming ``source`` (file and record) on an undecodable record, a missing or
             unknown split, or sequence features whose lengths disagree.
     """
-    try:
-        context, lists = parse_sequence_example(data)
-    except ValueError as error:
-        raise ValueError(f"{source}: not a valid SequenceExample ({error})") from error
-    split = _text(_one(context.get("split", []), b""))
-    if split not in SPLIT_NAMES:
-        raise ValueError(
-            f"{source}: context feature 'split' is {split!r}; expected one of {sorted(SPLIT_NAMES)}"
-        )
+    context, lists = _parse_record(data, source)
+    split = _release_split(context, source)
     title = _text(_one(context.get("page_title", []), b""))
     num_sections = len(lists.get("section_title", []))
     for name, steps in lists.items():
@@ -204,13 +197,23 @@ def iter_pages(path: str, first_number: int = 0, keep: frozenset[int] | None = N
 
 def read_split(data: bytes, source: str) -> str:
     """Only the datasets split name of a record (for the counting pass)."""
+    context, _ = _parse_record(data, source, context_only=True)
+    return SPLIT_NAMES[_release_split(context, source)]
+
+
+def _parse_record(data: bytes, source: str, context_only: bool = False):
+    """``(context, feature lists)`` of one record; a decoding error names ``source``."""
     try:
-        context, _ = parse_sequence_example(data, context_only=True)
+        return parse_sequence_example(data, context_only=context_only)
     except ValueError as error:
         raise ValueError(f"{source}: not a valid SequenceExample ({error})") from error
+
+
+def _release_split(context: dict, source: str) -> str:
+    """The record's ``split`` context feature ("train" / "val" / "test"), validated."""
     split = _text(_one(context.get("split", []), b""))
     if split not in SPLIT_NAMES:
         raise ValueError(
             f"{source}: context feature 'split' is {split!r}; expected one of {sorted(SPLIT_NAMES)}"
         )
-    return SPLIT_NAMES[split]
+    return split

@@ -140,6 +140,8 @@ class Graph4MMProcessor(ProcessorMixin):
         if not 0 <= target < graph.num_nodes:
             raise ValueError(f"graph {graph.name!r} has {graph.num_nodes} nodes, no target node {target}")
         subgraph = extract_subgraph(graph, target, self.num_hops, self.max_text_nodes, self.max_image_nodes)
+        # each text node is tokenised once: for the LM context and for the text-node encoder
+        node_tokens = {int(node): self._tokens(graph.texts[node]) for node in subgraph.text.nodes}
 
         # LM sequence: <s> prompt context <image>*Q answer </s>
         answer = []
@@ -154,7 +156,7 @@ class Graph4MMProcessor(ProcessorMixin):
             text_nodes = subgraph.text.nodes
         else:  # the target's own text only (none for an image-only target)
             text_nodes = subgraph.text.nodes[subgraph.text.nodes == target]
-        pieces = [self._tokens(graph.texts[node]) for node in text_nodes]
+        pieces = [node_tokens[int(node)] for node in text_nodes]
         separator = self._tokens("\n") if prompt_ids and pieces else []
         context = self._context_ids(pieces, budget - len(prompt_ids) - len(separator))
         input_ids = (
@@ -169,10 +171,9 @@ class Graph4MMProcessor(ProcessorMixin):
 
         # text nodes, for the model's text-node encoder
         text_input_ids = [
-            self._tokens(graph.texts[node])[: self.max_node_tokens] or [self.tokenizer.eos_token_id]
-            for node in subgraph.text.nodes
+            tokens[: self.max_node_tokens] or [self.tokenizer.eos_token_id] for tokens in node_tokens.values()
         ]
-        if any(len(self._tokens(graph.texts[node])) > self.max_node_tokens for node in subgraph.text.nodes):
+        if any(len(tokens) > self.max_node_tokens for tokens in node_tokens.values()):
             self._warn_truncation(f"text nodes longer than max_node_tokens={self.max_node_tokens}")
 
         # image nodes

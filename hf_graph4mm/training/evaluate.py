@@ -15,14 +15,6 @@ import torch
 from .arguments import DataArguments
 
 
-def _candidate_names(split, shared_graph) -> list[str]:
-    if "is_seen_class" in split.column_names and not all(split["is_seen_class"]):
-        names = {row["label_name"] for row in split if not row["is_seen_class"]}  # zero-shot: unseen classes
-    else:
-        names = set(split["label_name"])
-    return sorted(names)
-
-
 @torch.no_grad()
 def classify_rows(
     model, processor, rows, candidates: list[str], prompt, shared_graph=None, batch_size: int = 8
@@ -59,8 +51,8 @@ def evaluate_graph4mm(
 
     if "label_name" in split.column_names:
         if "is_seen_class" in split.column_names and not all(split["is_seen_class"]):
-            split = split.filter(lambda row: not row["is_seen_class"])
-        candidates = _candidate_names(split, shared_graph)
+            split = split.filter(lambda row: not row["is_seen_class"])  # zero-shot: score unseen classes only
+        candidates = sorted(set(split["label_name"]))
         predictions = classify_rows(model, processor, split, candidates, data_args.prompt, shared_graph)
         return zero_shot_accuracy(predictions, split["label_name"])
     predictions = generate_texts(
