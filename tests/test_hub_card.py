@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
@@ -172,8 +173,20 @@ def test_gsit_card_snippet_runs_from_the_offline_cache(tmp_path, monkeypatch):
     numpy_seed = "import numpy as np\nnp.random.seed(0)\n"
     printed = run_snippet(numpy_seed + snippets[0], tmp_path, monkeypatch)
     in_memory = snippets[0].replace(f'model="{GSIT_REPO}"', "model=MODEL")
-    assert printed == run_snippet(numpy_seed + in_memory, tmp_path, monkeypatch, MODEL=model)
-    assert "'label'" in printed
+    reference = run_snippet(numpy_seed + in_memory, tmp_path, monkeypatch, MODEL=model)
+    # the cached and the in-memory model may take different CPU matmul paths: labels must agree
+    # exactly, scores only to float32 rounding
+    assert_same_predictions(printed, reference)
+
+
+def assert_same_predictions(printed: str, reference: str) -> None:
+    """Compare two printed pipeline outputs (lists of {'label', 'score'} dicts) label-exact, score-close."""
+    got, expected = ast.literal_eval(printed.strip()), ast.literal_eval(reference.strip())
+    got = got if isinstance(got, list) else [got]
+    expected = expected if isinstance(expected, list) else [expected]
+    assert got and [item["label"] for item in got] == [item["label"] for item in expected]
+    for item, want in zip(got, expected, strict=True):
+        assert item["score"] == pytest.approx(want["score"], rel=1e-4, abs=1e-5)
 
 
 def test_model_push_to_hub_method_uploads_the_card_and_code(monkeypatch):
