@@ -8,7 +8,8 @@ from test_graph4mm_support import make_batch, tiny_config
 from transformers import AutoModel, AutoModelForImageTextToText
 
 from hf_graph4mm import Graph4MMForConditionalGeneration
-from hf_graph4mm.kernels.backends import _REGISTRY
+from hf_graph4mm.kernels import HopDiffusedAttentionInterface
+from hf_graph4mm.modeling.graph4mm import hop_attention
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +53,14 @@ def test_from_pretrained_sets_our_backend_and_only_named_backbones(saved, reques
 
 def test_triton_backend_runs_our_modules_only(saved, monkeypatch):
     """On CPU this runs Triton's interpreter (conftest sets TRITON_INTERPRET=1)."""
-    import hf_graph4mm.kernels.triton_backends  # noqa: F401  (registers the Triton kernels)
-
     path, batch, reference = saved
-    triton_kernel = _REGISTRY["hop_diffused"]["triton"]
+    triton_kernel = HopDiffusedAttentionInterface().get_interface("triton")
     calls = []
+    # the layer's own table: a local override, as a model file would make one
     monkeypatch.setitem(
-        _REGISTRY["hop_diffused"], "triton", lambda *args, **kw: calls.append(1) or triton_kernel(*args, **kw)
+        hop_attention.HOP_DIFFUSED_ATTENTION_FUNCTIONS._local_mapping,
+        "triton",
+        lambda *args, **kw: calls.append(1) or triton_kernel(*args, **kw),
     )
     model = AutoModel.from_pretrained(path, attn_implementation="triton").eval()
     assert backends(model) == ("triton", "sdpa", "sdpa")
@@ -76,7 +78,7 @@ def test_set_attn_implementation_switches_and_validates(saved):
     assert backends(model) == ("eager", "eager", "sdpa")
     with torch.no_grad():
         torch.testing.assert_close(model(**batch).logits, reference, rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match="unknown attention implementation 'flash'.*eager, sdpa, triton"):
+    with pytest.raises(ValueError, match="unknown attention implementation 'flash'.*eager, sdpa, triton, flex_attention"):
         model.set_attn_implementation("flash")
     assert backends(model) == ("eager", "eager", "sdpa")
 
@@ -85,7 +87,7 @@ def test_unknown_or_unregistered_backends_are_clear_errors(saved, monkeypatch):
     path, _, _ = saved
     with pytest.raises(ValueError, match="unknown attention implementation 'fast'"):
         Graph4MMForConditionalGeneration.from_pretrained(path, attn_implementation="fast")
-    monkeypatch.delitem(_REGISTRY["hop_diffused"], "sdpa")
+    monkeypatch.delitem(HopDiffusedAttentionInterface._global_mapping, "sdpa")
     with pytest.raises(ValueError, match="'sdpa' backend of hop_diffused attention is not available"):
         Graph4MMForConditionalGeneration.from_pretrained(path, attn_implementation="sdpa")
     # hop-aware has no diffusion kernel, so it does not need that backend

@@ -7,13 +7,22 @@ import math
 import pytest
 import torch
 
-from hf_graph4mm.kernels import hop_diffused_attention
-from hf_graph4mm.kernels.backends import _REGISTRY
-from hf_graph4mm.kernels.hop_diffused import masked_attention_probs
+from hf_graph4mm import Graph4MMConfig
+from hf_graph4mm.kernels import hop_diffused_attention, masked_attention_probs
 from hf_graph4mm.modeling.graph4mm.diagnostics import dirichlet_energy
 from hf_graph4mm.modeling.graph4mm.hop_attention import HopAwareEmbedding, HopDiffusedAttention, split_heads
 
-DENSE_BACKENDS = [name for name in ("eager", "sdpa") if name in _REGISTRY["hop_diffused"]]
+DENSE_BACKENDS = ["eager", "sdpa"]
+
+
+def hop_module(width, num_heads, alpha, num_steps, normalize_weights=True) -> HopDiffusedAttention:
+    config = Graph4MMConfig(
+        qformer_config={"hidden_size": width, "num_attention_heads": num_heads},
+        diffusion_alpha=alpha,
+        diffusion_steps=num_steps,
+        diffusion_normalize_weights=normalize_weights,
+    )
+    return HopDiffusedAttention(config)
 
 
 def random_graph_batch(batch=2, heads=2, nodes=5, dim=4, padded=(0, 1), seed=0, dtype=torch.float64):
@@ -104,9 +113,7 @@ def test_samples_never_mix(implementation):
 @pytest.mark.parametrize("normalize", [True, False])
 def test_module_adds_residual_and_renormalised_diffusion(normalize):
     torch.manual_seed(0)
-    module = HopDiffusedAttention(
-        8, num_heads=2, alpha=0.25, num_steps=2, normalize_weights=normalize
-    ).double()
+    module = hop_module(8, num_heads=2, alpha=0.25, num_steps=2, normalize_weights=normalize).double()
     hidden = torch.randn(2, 5, 8, dtype=torch.float64)
     _, _, _, adjacency = random_graph_batch(nodes=5, padded=(0, 1), seed=2)
     node_mask = adjacency.any(dim=-1)
@@ -151,7 +158,7 @@ def test_hop_diffusion_keeps_more_dirichlet_energy_than_stacked_graph_attention(
     """
     torch.manual_seed(0)
     graphs, nodes, width = 30, 12, 16
-    module = HopDiffusedAttention(width, num_heads=1, alpha=0.1, num_steps=2).double()
+    module = hop_module(width, num_heads=1, alpha=0.1, num_steps=2).double()
     generator = torch.Generator().manual_seed(1)
     ring = torch.eye(nodes, dtype=torch.bool).roll(1, dims=1)  # keeps every graph connected
     adjacency = ring | (torch.rand(graphs, nodes, nodes, generator=generator) < 0.2)
@@ -166,7 +173,7 @@ def test_hop_diffusion_keeps_more_dirichlet_energy_than_stacked_graph_attention(
         stacked = hidden
         for depth in range(1, 9):
             probs = masked_attention_probs(
-                module.query(stacked)[:, None], module.key(stacked)[:, None], adjacency, width**-0.5
+                module.query(stacked)[:, None], module.key(stacked)[:, None], adjacency[:, None], width**-0.5
             )
             stacked = (probs @ stacked[:, None])[:, 0]
             if depth in (2, 4, 8):

@@ -8,7 +8,12 @@ import pytest
 import torch
 from test_graph4mm_support import tiny_config
 
-from hf_graph4mm.modeling.graph4mm.qformer import MMQFormer, key_masked_attention
+from hf_graph4mm.kernels import KeyMaskedAttentionInterface
+from hf_graph4mm.modeling.graph4mm.qformer import MMQFormer
+
+
+def key_masked_attention(query, key, value, key_mask, implementation="eager"):
+    return KeyMaskedAttentionInterface().get_interface(implementation)(query, key, value, key_mask)
 
 
 def reference_key_masked_attention(query, key, value, key_mask):
@@ -23,7 +28,16 @@ def reference_key_masked_attention(query, key, value, key_mask):
     return output
 
 
-@pytest.mark.parametrize("implementation", ["eager", "sdpa", "triton"])
+def test_triton_and_flex_run_the_sdpa_key_masked_attention():
+    """The one stated mapping: the Q-Former's dense attention has no Triton or flex kernel of its own."""
+    interface = KeyMaskedAttentionInterface()
+    sdpa = interface.get_interface("sdpa")
+    assert sdpa.__name__ == "key_masked_attention_sdpa"
+    assert interface.get_interface("flex_attention") is sdpa
+    assert interface.runs_as("triton") == "sdpa" and interface.runs_as("eager") == "eager"
+
+
+@pytest.mark.parametrize("implementation", ["eager", "sdpa", "flex_attention"])
 def test_key_masked_attention_matches_formula_and_zeroes_samples_without_keys(implementation):
     generator = torch.Generator().manual_seed(0)
     query = torch.randn(3, 2, 4, 8, generator=generator)

@@ -6,8 +6,15 @@ import pytest
 import torch
 
 from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification, GsiTModel
-from hf_graph4mm.modeling.gsit.fusion_gsit import BACKWARD_SOURCE, FORWARD_SOURCE, MODALITIES
-from hf_graph4mm.modeling.gsit.layers_gsit import GsiTAttention, GsiTLayer
+from hf_graph4mm.kernels import resolve_pattern
+from hf_graph4mm.modeling.gsit.layers_gsit import (
+    BACKWARD_SOURCE,
+    FORWARD_SOURCE,
+    MODALITIES,
+    GsiTAttention,
+    GsiTLayer,
+    PackedSequence,
+)
 
 MOSI = {"text_dim": 768, "audio_dim": 5, "vision_dim": 20}
 MOSEI = {"text_dim": 768, "audio_dim": 74, "vision_dim": 35}
@@ -147,7 +154,16 @@ def _reference_cross_attention(attention: GsiTAttention, queries, keys, key_mask
     return linear(w["o_proj"], out)
 
 
-@pytest.mark.parametrize("implementation", ["eager", "sdpa", "triton"])
+def run_interlaced(module, segments, masks, pattern):
+    """``module.interlaced`` on the packed real steps of the concatenated segments; per-segment padded outputs."""
+    lengths = [segment.shape[1] for segment in segments]
+    layout = PackedSequence.from_mask(torch.cat(masks, dim=1), lengths)
+    rows = layout.pack(torch.cat(segments, dim=1))
+    output = layout.unpack(module.interlaced(rows, layout, resolve_pattern(pattern, len(lengths))))
+    return output.split(lengths, dim=1)
+
+
+@pytest.mark.parametrize("implementation", ["eager", "sdpa", "triton", "flex_attention"])
 @pytest.mark.parametrize("pattern", ["forward", "backward", "self"])
 def test_interlaced_attention_equals_separate_cross_modal_attentions(pattern, implementation):
     config = tiny_config()
@@ -155,19 +171,16 @@ def test_interlaced_attention_equals_separate_cross_modal_attentions(pattern, im
     attention = GsiTAttention(config, 16).eval()
     segments, masks = _segments()
     with torch.no_grad():
-        interlaced = attention(
-            torch.cat(segments, dim=1),
-            key_padding_mask=torch.cat(masks, dim=1),
-            segment_lengths=[s.shape[1] for s in segments],
-            pattern=pattern,
-        ).split([s.shape[1] for s in segments], dim=1)
+        interlaced = run_interlaced(attention, segments, masks, pattern)
         sources = {"forward": (1, 2, 0), "backward": (2, 0, 1), "self": (0, 1, 2)}[pattern]
         for target, source in enumerate(sources):
             separate = attention(segments[target], segments[source], key_padding_mask=masks[source])
             reference = _reference_cross_attention(
                 attention, segments[target], segments[source], masks[source]
             )
-            torch.testing.assert_close(interlaced[target].double(), reference, atol=1e-5, rtol=1e-5)
+            real = masks[target]  # packed: only real query steps are computed (padding comes out zero)
+            torch.testing.assert_close(interlaced[target][real].double(), reference[real], atol=1e-5, rtol=1e-5)
+            assert (interlaced[target][~real] == 0).all()
             torch.testing.assert_close(separate.double(), reference, atol=1e-5, rtol=1e-5)
 
 
@@ -175,15 +188,11 @@ def test_interlaced_layer_equals_per_pair_layers():
     layer = GsiTLayer(tiny_config(), 16).eval()
     segments, masks = _segments(seed=1)
     with torch.no_grad():
-        interlaced = layer(
-            torch.cat(segments, dim=1),
-            key_padding_mask=torch.cat(masks, dim=1),
-            segment_lengths=[s.shape[1] for s in segments],
-            pattern="forward",
-        ).split([s.shape[1] for s in segments], dim=1)
+        interlaced = run_interlaced(layer, segments, masks, "forward")
         for target, source in enumerate((1, 2, 0)):
             separate = layer(segments[target], segments[source], key_padding_mask=masks[source])
-            torch.testing.assert_close(interlaced[target], separate, atol=1e-5, rtol=1e-5)
+            real = masks[target]
+            torch.testing.assert_close(interlaced[target][real], separate[real], atol=1e-5, rtol=1e-5)
 
 
 def test_one_layer_gsit_equals_mult_with_shared_weights():

@@ -17,7 +17,8 @@ from test_gsit_model import tiny_config as tiny_gsit_config
 
 from hf_graph4mm import Graph4MMForConditionalGeneration, GsiTForSequenceClassification
 
-triton_backends = pytest.importorskip("hf_graph4mm.kernels.triton_backends")
+pytest.importorskip("triton")
+from hf_graph4mm.kernels import triton_hop_diffused, triton_interlaced  # noqa: E402
 
 IMPLEMENTATIONS = ["eager", "sdpa", "triton"]
 
@@ -73,7 +74,7 @@ def test_gsit_same_loss_logits_and_gradients_under_every_backend(tmp_path, monke
         GsiTForSequenceClassification,
         inputs,
         monkeypatch,
-        triton_backends.triton_interlaced,
+        triton_interlaced,
         "interlaced_attention_triton_kernel",
     )
 
@@ -89,6 +90,6 @@ def test_graph4mm_same_loss_logits_and_gradients_under_every_backend(tmp_path, m
         Graph4MMForConditionalGeneration,
         inputs,
         monkeypatch,
-        triton_backends.triton_hop_diffused,
+        triton_hop_diffused,
         "hop_diffused_attention_triton_kernel",
     )

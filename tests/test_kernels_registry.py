@@ -21,7 +21,7 @@ PACKAGE_DIR = str(Path(hf_graph4mm.__file__).parent)
 
 
 def test_unknown_implementation_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown attention implementation 'flash'.*eager, sdpa, triton"):
+    with pytest.raises(ValueError, match="unknown attention implementation 'flash'.*eager, sdpa, triton, flex_attention"):
         check_implementation("flash")
 
 
@@ -50,8 +50,9 @@ def test_kernels_import_alone_without_triton_register_sdpa_and_say_why_triton_is
         sys.modules["hf_graph4mm"] = package
         import torch
         from hf_graph4mm.kernels import check_implementation, interlaced_attention
-        from hf_graph4mm.kernels.backends import _REGISTRY
-        print(sorted(_REGISTRY["hop_diffused"]), sorted(_REGISTRY["interlaced"]))
+        from hf_graph4mm.kernels import HopDiffusedAttentionInterface, InterlacedAttentionInterface
+        loaded = lambda table: sorted(name for name, entry in table._global_mapping.items() if callable(entry))
+        print(loaded(HopDiffusedAttentionInterface), loaded(InterlacedAttentionInterface))
         print(sorted(name for name in sys.modules if name.startswith(("transformers", "hf_graph4mm.model"))))
         q = torch.randn(1, 1, 3, 2)
         interlaced_attention(q, q, q, (1, 1, 1), "forward", implementation="sdpa")

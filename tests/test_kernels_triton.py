@@ -22,7 +22,7 @@ from hf_graph4mm.kernels import (
 )
 
 pytest.importorskip("triton")  # Linux wheels only; the CPU suite runs it under TRITON_INTERPRET=1
-from hf_graph4mm.kernels import triton_backends, triton_hop_diffused, triton_interlaced  # noqa: E402
+from hf_graph4mm.kernels import triton_common, triton_hop_diffused, triton_interlaced  # noqa: E402
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 DEVICE = "cpu" if INTERPRETED else "cuda"
@@ -32,7 +32,7 @@ F64 = dict(dtype=torch.float64, atol=1e-10, rtol=1e-10, device=DEVICE)
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch):
-    monkeypatch.setattr(triton_backends, "_warned", set())
+    monkeypatch.setattr(triton_common, "_warned", set())
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_triton_without_gpu_or_interpreter_is_refused(monkeypatch):
         check_implementation("triton")
     query = torch.randn(1, 1, 3, 4)
     with pytest.raises(ValueError, match="needs CUDA tensors, got a tensor on cpu"):
-        triton_backends.interlaced_attention_triton(query, query, query, (1, 1, 1), (1, 2, 0))
+        triton_interlaced.interlaced_attention_triton(query, query, query, (1, 1, 1), (1, 2, 0))
 
 
 def test_value_width_other_than_query_falls_back_to_sdpa():

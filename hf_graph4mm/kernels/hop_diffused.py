@@ -6,6 +6,9 @@
 computed iteratively (Z_0 = V, Z_{i+1} = A Z_i): O(K N^2 d), never a matrix power.
 A row with no allowed key at all (a padded node: real nodes have self-loops) is not
 part of the graph, so its whole output row is zero, the i = 0 term included.
+
+This module holds the eager reference, the functional entry point and the core's
+backend table (:class:`HopDiffusedAttentionInterface`).
 """
 
 from __future__ import annotations
@@ -14,32 +17,9 @@ import math
 
 import torch
 
-from .backends import get_backend, register_backend
-
-
-def diffusion_weights(alpha: float, num_steps: int) -> list[float]:
-    """theta_i = alpha (1 - alpha)^i for i = 0..K (the truncated personalised-PageRank series)."""
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"diffusion alpha must lie in (0, 1), got {alpha}")
-    if num_steps < 0:
-        raise ValueError(f"the number of diffusion steps must be >= 0, got {num_steps}")
-    return [alpha * (1.0 - alpha) ** step for step in range(num_steps + 1)]
-
-
-def masked_attention_probs(
-    query: torch.Tensor, key: torch.Tensor, adjacency: torch.Tensor, scaling: float
-) -> torch.Tensor:
-    """``[batch, heads, nodes, nodes]`` row-softmax of scaled scores over allowed entries only.
-
-    Rows with no allowed entry are all zeros (not NaN).
-    """
-    scores = torch.matmul(query, key.transpose(-1, -2)) * scaling
-    allowed = adjacency[:, None, :, :]
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    has_any = allowed.any(dim=-1, keepdim=True)
-    scores = torch.where(has_any, scores, torch.zeros_like(scores))  # keep softmax finite on empty rows
-    probs = torch.softmax(scores, dim=-1)
-    return torch.where(allowed, probs, torch.zeros_like(probs))
+from .hop_diffused_sdpa import hop_diffused_attention_sdpa
+from .interface import AttentionCoreInterface
+from .primitives import diffuse, diffusion_weights, masked_attention_probs
 
 
 def hop_diffused_attention_eager(
@@ -53,15 +33,22 @@ def hop_diffused_attention_eager(
 ) -> torch.Tensor:
     """The dense reference. Shapes as in :func:`hop_diffused_attention`."""
     scaling = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
-    probs = masked_attention_probs(query, key, adjacency, scaling)
-    weights = diffusion_weights(alpha, num_steps)
-    hop_value = value
-    output = weights[0] * value
-    for theta in weights[1:]:
-        hop_value = torch.matmul(probs, hop_value)
-        output = output + theta * hop_value
+    probs = masked_attention_probs(query, key, adjacency[:, None], scaling)
+    output = diffuse(probs, value, diffusion_weights(alpha, num_steps))
     row_has_edge = adjacency.any(dim=-1)[:, None, :, None]
     return torch.where(row_has_edge, output, torch.zeros_like(output))
+
+
+class HopDiffusedAttentionInterface(AttentionCoreInterface):
+    """The hop-diffused core's backends. All four compute the same numbers."""
+
+    core = "hop_diffused"
+    _global_mapping = {
+        "eager": hop_diffused_attention_eager,
+        "sdpa": hop_diffused_attention_sdpa,
+        "triton": ".triton_hop_diffused:hop_diffused_attention_triton",
+        "flex_attention": ".flex_hop_diffused:hop_diffused_attention_flex",
+    }
 
 
 def hop_diffused_attention(
@@ -74,7 +61,7 @@ def hop_diffused_attention(
     implementation: str = "eager",
     scaling: float | None = None,
 ) -> torch.Tensor:
-    """Graph-masked attention diffused over ``num_steps`` hops.
+    """Graph-masked attention diffused over ``num_steps`` hops (the checked functional API).
 
     Args:
         query, key, value: ``[batch, heads, nodes, head_dim]``.
@@ -82,7 +69,7 @@ def hop_diffused_attention(
             node. Per sample: nothing is shared across the batch.
         alpha: teleport weight in (0, 1).
         num_steps: K, the truncation of the diffusion series.
-        implementation: "eager" (dense reference), "sdpa" or "triton".
+        implementation: "eager" (dense reference), "sdpa", "triton" or "flex_attention".
         scaling: score scale, default ``1 / sqrt(head_dim)``.
 
     Returns:
@@ -96,8 +83,5 @@ def hop_diffused_attention(
             f"adjacency must be [batch, nodes, nodes] = [{query.shape[0]}, {query.shape[-2]}, {key.shape[-2]}], "
             f"got {list(adjacency.shape)}"
         )
-    backend = get_backend("hop_diffused", implementation)
+    backend = HopDiffusedAttentionInterface().get_interface(implementation)
     return backend(query, key, value, adjacency, alpha, num_steps, scaling=scaling)
-
-
-register_backend("hop_diffused", "eager", hop_diffused_attention_eager)

@@ -1,18 +1,35 @@
 """Hop-Diffused Attention on ``torch.nn.functional.scaled_dot_product_attention``.
 
 ``A Z`` is exactly one SDPA call with ``Z`` as the value and the adjacency as the boolean
-mask, so the K diffusion steps are K calls, each with the previous hop as its value:
-the attention matrix ``A`` is never materialised by us (SDPA's fused CPU/GPU kernels
-work block by block) and no matrix power is ever formed.
+mask, so the K diffusion steps can be K calls, each with the previous hop as its value:
+the attention matrix ``A`` is never materialised and no matrix power is ever formed.
+
+But each such call recomputes ``q k^T`` and the softmax. For the subgraphs Graph4MM uses
+(5-128 nodes) ``A`` is small, and forming it once then taking K products is faster on
+every device we measured (benchmarks/attention.py), so this backend routes by size:
+
+* ``nodes <= DENSE_NODES_LIMIT``: "probs-once" -- one masked softmax, K matmuls (the eager
+  reference's arithmetic, hence its numbers);
+* larger graphs: "sdpa-per-hop" -- K SDPA calls, memory ``O(N d)`` instead of ``O(N^2)``.
+
+:func:`sdpa_path` names the path a shape takes (the benchmark table prints it).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
-from .backends import register_backend
-from .hop_diffused import diffusion_weights
+from .primitives import diffuse, diffusion_weights, masked_attention_probs
+
+DENSE_NODES_LIMIT = 512
+
+
+def sdpa_path(nodes: int) -> str:
+    """Which computation :func:`hop_diffused_attention_sdpa` runs for graphs of ``nodes`` nodes."""
+    return "probs-once" if nodes <= DENSE_NODES_LIMIT else "sdpa-per-hop"
 
 
 def hop_diffused_attention_sdpa(
@@ -35,12 +52,17 @@ def hop_diffused_attention_sdpa(
     """
     weights = diffusion_weights(alpha, num_steps)
     row_has_edge = adjacency.any(dim=-1)  # [batch, nodes]
+    keep_row = row_has_edge[:, None, :, None]  # [batch, 1, nodes, 1]
+    if sdpa_path(query.shape[-2]) == "probs-once":
+        scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+        probs = masked_attention_probs(query, key, adjacency[:, None], scale)
+        output = diffuse(probs, value, weights)
+        return torch.where(keep_row, output, torch.zeros_like(output))
+
     # SDPA returns NaN for a fully masked row on some GPU paths. Opening such rows to every key keeps
     # it finite; their result is zeroed below after every step, which is what the eager reference
     # computes (an empty row of A is zero), so no padded row leaks into the next hop.
     attn_mask = (adjacency | ~row_has_edge[:, :, None])[:, None, :, :]  # [batch, 1, nodes, nodes]
-    keep_row = row_has_edge[:, None, :, None]  # [batch, 1, nodes, 1]
-
     hop_value = value
     output = weights[0] * value
     for theta in weights[1:]:
@@ -48,6 +70,3 @@ def hop_diffused_attention_sdpa(
         hop_value = torch.where(keep_row, hop_value, torch.zeros_like(hop_value))
         output = output + theta * hop_value
     return torch.where(keep_row, output, torch.zeros_like(output))
-
-
-register_backend("hop_diffused", "sdpa", hop_diffused_attention_sdpa)

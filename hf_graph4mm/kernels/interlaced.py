@@ -8,6 +8,10 @@ Segment ``s`` of the concatenated sequence attends only to segment ``pattern[s]`
 
 Blocked entries are -inf before the softmax; padded keys are blocked too; a query row
 with no real key returns zeros.
+
+This module holds the eager reference (block by block: only the allowed
+``T_s x T_pattern[s]`` score blocks are ever formed, never the ``T x T`` matrix), the
+functional entry point and the core's backend table (:class:`InterlacedAttentionInterface`).
 """
 
 from __future__ import annotations
@@ -17,43 +21,18 @@ from collections.abc import Sequence
 
 import torch
 
-from .backends import get_backend, register_backend
+from .interface import AttentionCoreInterface
+from .interlaced_sdpa import interlaced_attention_sdpa
+from .primitives import NAMED_PATTERNS, interlaced_block_mask, masked_attention_probs, resolve_pattern
 
-NAMED_PATTERNS = {"forward": (1, 2, 0), "backward": (2, 0, 1), "self": (0, 1, 2)}
-
-
-def resolve_pattern(pattern: str | Sequence[int], num_segments: int) -> tuple[int, ...]:
-    """Turn "forward"/"backward"/"self" or a tuple into a validated tuple of key segments."""
-    if isinstance(pattern, str):
-        if pattern not in NAMED_PATTERNS:
-            raise ValueError(
-                f"unknown interlaced pattern {pattern!r}; use one of {sorted(NAMED_PATTERNS)} or a tuple"
-            )
-        pattern = NAMED_PATTERNS[pattern]
-    pattern = tuple(int(p) for p in pattern)
-    if len(pattern) != num_segments:
-        raise ValueError(f"pattern {pattern} has {len(pattern)} entries for {num_segments} segments")
-    for query_segment, key_segment in enumerate(pattern):
-        if not 0 <= key_segment < num_segments:
-            raise ValueError(
-                f"pattern {pattern}: segment {query_segment} points to missing segment {key_segment}"
-            )
-    return pattern
-
-
-def segment_ids(segment_lengths: Sequence[int], device=None) -> torch.Tensor:
-    """``[T]`` long: the segment each position of the concatenated sequence belongs to."""
-    lengths = torch.as_tensor(list(segment_lengths), dtype=torch.long, device=device)
-    return torch.repeat_interleave(torch.arange(len(segment_lengths), device=device), lengths)
-
-
-def interlaced_block_mask(
-    segment_lengths: Sequence[int], pattern: Sequence[int], device=None
-) -> torch.Tensor:
-    """``[T, T]`` bool, True where query position i may attend key position j."""
-    ids = segment_ids(segment_lengths, device)
-    key_segment_of_query = torch.as_tensor(pattern, device=device)[ids]
-    return key_segment_of_query[:, None] == ids[None, :]
+__all__ = [
+    "NAMED_PATTERNS",
+    "InterlacedAttentionInterface",
+    "interlaced_attention",
+    "interlaced_attention_eager",
+    "interlaced_block_mask",
+    "resolve_pattern",
+]
 
 
 def interlaced_attention_eager(
@@ -66,20 +45,36 @@ def interlaced_attention_eager(
     scaling: float | None = None,
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
-    """The dense reference: builds the whole ``[T, T]`` mask. Shapes as in :func:`interlaced_attention`."""
+    """The reference: an explicit masked softmax per allowed block. Shapes as in :func:`interlaced_attention`."""
     scaling = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
-    allowed = interlaced_block_mask(segment_lengths, pattern, query.device)[None, None]  # [1, 1, T, T]
-    if key_padding_mask is not None:
-        allowed = allowed & key_padding_mask[:, None, None, :]
-    scores = torch.matmul(query, key.transpose(-1, -2)) * scaling
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    has_any = allowed.any(dim=-1, keepdim=True)
-    scores = torch.where(has_any, scores, torch.zeros_like(scores))
-    probs = torch.softmax(scores, dim=-1)
-    probs = torch.where(allowed, probs, torch.zeros_like(probs))
-    if dropout_p > 0.0:
-        probs = torch.nn.functional.dropout(probs, p=dropout_p, training=True)
-    return torch.matmul(probs, value)
+    lengths = list(segment_lengths)
+    queries, keys, values = (t.split(lengths, dim=-2) for t in (query, key, value))
+    outputs = []
+    for query_segment, key_segment in enumerate(pattern):
+        if lengths[key_segment] == 0:
+            outputs.append(query.new_zeros(queries[query_segment].shape[:-1] + value.shape[-1:]))
+            continue
+        if key_padding_mask is None:
+            allowed = torch.ones(1, 1, 1, lengths[key_segment], dtype=torch.bool, device=query.device)
+        else:
+            allowed = key_padding_mask.split(lengths, dim=-1)[key_segment][:, None, None, :]  # broadcast over rows
+        probs = masked_attention_probs(queries[query_segment], keys[key_segment], allowed, scaling)
+        if dropout_p > 0.0:
+            probs = torch.nn.functional.dropout(probs, p=dropout_p, training=True)
+        outputs.append(torch.matmul(probs, values[key_segment]))
+    return torch.cat(outputs, dim=-2)
+
+
+class InterlacedAttentionInterface(AttentionCoreInterface):
+    """The interlaced core's backends. All four compute the same numbers (dropout's draws aside)."""
+
+    core = "interlaced"
+    _global_mapping = {
+        "eager": interlaced_attention_eager,
+        "sdpa": interlaced_attention_sdpa,
+        "triton": ".triton_interlaced:interlaced_attention_triton",
+        "flex_attention": ".flex_interlaced:interlaced_attention_flex",
+    }
 
 
 def interlaced_attention(
@@ -93,7 +88,7 @@ def interlaced_attention(
     scaling: float | None = None,
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
-    """Block-masked attention over concatenated modality segments.
+    """Block-masked attention over concatenated modality segments (the checked functional API).
 
     Args:
         query, key, value: ``[batch, heads, T, head_dim]``, T = ``sum(segment_lengths)``.
@@ -101,7 +96,7 @@ def interlaced_attention(
         pattern: for each query segment, the key segment it attends to; or "forward",
             "backward", "self".
         key_padding_mask: ``[batch, T]`` bool, True = real position.
-        implementation: "eager" (dense reference), "sdpa" or "triton".
+        implementation: "eager" (reference), "sdpa", "triton" or "flex_attention".
         scaling: score scale, default ``1 / sqrt(head_dim)``.
         dropout_p: attention-probability dropout (pass 0 at eval time).
 
@@ -125,10 +120,7 @@ def interlaced_attention(
             f"got {key_padding_mask.dtype} {list(key_padding_mask.shape)}"
         )
     pattern = resolve_pattern(pattern, len(segment_lengths))
-    backend = get_backend("interlaced", implementation)
+    backend = InterlacedAttentionInterface().get_interface(implementation)
     return backend(
         query, key, value, segment_lengths, pattern, key_padding_mask, scaling=scaling, dropout_p=dropout_p
     )
-
-
-register_backend("interlaced", "eager", interlaced_attention_eager)

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .backends import register_backend
-
 
 def _segment_pair_attention(
     query: torch.Tensor,
@@ -97,5 +95,3 @@ def interlaced_attention_sdpa(
     ]
     return torch.cat(outputs, dim=-2)
 
-
-register_backend("interlaced", "sdpa", interlaced_attention_sdpa)

@@ -8,7 +8,8 @@ the backward recomputes ``A`` from q, k and the adjacency, runs the diffusion in
 and applies the softmax backward, all in one program per graph again.
 
 Graphs with more than :data:`MAX_NODES` nodes (or heads wider than :data:`MAX_HEAD_DIM`)
-do not fit on-chip; :mod:`.triton_backends` sends them to the sdpa backend.
+do not fit on-chip: :func:`hop_diffused_attention_triton`, the backend entry, sends them to
+the sdpa backend (with a one-time ``UserWarning``; results unchanged).
 
 Backward of ``out = sum_i theta_i Z_i`` with ``Z_i = A Z_{i-1}`` and ``G = d out``:
 ``dZ_K = theta_K G``, ``dZ_{i-1} = theta_{i-1} G + A^T dZ_i``, ``dA = sum_i dZ_i Z_{i-1}^T``,
@@ -17,12 +18,15 @@ Backward of ``out = sum_i theta_i Z_i`` with ``Z_i = A Z_{i-1}`` and ``G = d out
 
 from __future__ import annotations
 
+import math
+
 import torch
 import triton
 import triton.language as tl
 
-from .hop_diffused import diffusion_weights
-from .triton_precision import compute_dtype, dot_precision
+from .hop_diffused_sdpa import hop_diffused_attention_sdpa
+from .primitives import diffusion_weights
+from .triton_common import check_device, compute_dtype, dot_precision, warn_once
 
 MAX_NODES = 128
 MAX_HEAD_DIM = 128
@@ -243,3 +247,31 @@ def hop_diffused_attention_triton_kernel(
 ) -> torch.Tensor:
     """The fused kernel (no fallback). Shapes as in ``hop_diffused_attention``; ``nodes <= MAX_NODES``."""
     return HopDiffusedAttentionFunction.apply(query, key, value, adjacency, alpha, num_steps, scaling)
+
+
+def hop_diffused_attention_triton(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    adjacency: torch.Tensor,
+    alpha: float,
+    num_steps: int,
+    scaling: float | None = None,
+) -> torch.Tensor:
+    """The "triton" backend: same contract and numbers as :func:`~.hop_diffused.hop_diffused_attention_eager`.
+
+    Falls back to sdpa for graphs the one-program kernel cannot hold (more than ``MAX_NODES``
+    nodes, heads wider than ``MAX_HEAD_DIM``, value heads of another width).
+    """
+    check_device(query)
+    nodes, head_dim = query.shape[-2], query.shape[-1]
+    if not fits_on_chip(nodes, head_dim) or value.shape[-1] != head_dim:
+        warn_once(
+            "hop_diffused_size",
+            f"Triton hop-diffused attention handles up to {MAX_NODES} nodes and head_dim {MAX_HEAD_DIM} "
+            f"(the same for value); got {nodes} nodes, head_dim {head_dim} (value {value.shape[-1]}): "
+            "using sdpa for such graphs",
+        )
+        return hop_diffused_attention_sdpa(query, key, value, adjacency, alpha, num_steps, scaling=scaling)
+    scaling = 1.0 / math.sqrt(head_dim) if scaling is None else scaling
+    return hop_diffused_attention_triton_kernel(query, key, value, adjacency, alpha, num_steps, scaling)

@@ -17,6 +17,7 @@ blocks), and each pass is one launch:
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Sequence
 
@@ -24,7 +25,8 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_precision import compute_dtype, dot_precision
+from .interlaced_sdpa import interlaced_attention_sdpa
+from .triton_common import check_device, compute_dtype, dot_precision, warn_once
 
 MAX_HEAD_DIM = 128
 
@@ -336,4 +338,39 @@ def interlaced_attention_triton_kernel(
     """The fused kernels (no dropout). Shapes as in ``interlaced_attention``."""
     return InterlacedAttentionFunction.apply(
         query, key, value, tuple(segment_lengths), tuple(pattern), key_padding_mask, scaling
+    )
+
+
+def interlaced_attention_triton(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    segment_lengths: Sequence[int],
+    pattern: tuple[int, ...],
+    key_padding_mask: torch.Tensor | None = None,
+    scaling: float | None = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """The "triton" backend: same contract and numbers as :func:`~.interlaced.interlaced_attention_eager`.
+
+    Falls back to sdpa (one-time ``UserWarning``, results unchanged) with ``dropout_p > 0`` (the
+    kernels have no in-kernel dropout: at eval time, and with dropout 0, they run), heads wider
+    than ``MAX_HEAD_DIM`` and value heads of another width than the query's.
+    """
+    check_device(query)
+    head_dim = query.shape[-1]
+    if dropout_p > 0.0 or head_dim > MAX_HEAD_DIM or value.shape[-1] != head_dim:
+        warn_once(
+            f"interlaced_fallback_{dropout_p > 0.0}",
+            "Triton interlaced attention has no attention dropout and handles head_dim up to "
+            f"{MAX_HEAD_DIM} (the same for value); got dropout_p={dropout_p}, head_dim {head_dim} "
+            f"(value {value.shape[-1]}): using sdpa (call model.eval() or set the attention dropout to 0 "
+            "to run the kernel)",
+        )
+        return interlaced_attention_sdpa(
+            query, key, value, segment_lengths, pattern, key_padding_mask, scaling=scaling, dropout_p=dropout_p
+        )
+    scaling = 1.0 / math.sqrt(head_dim) if scaling is None else scaling
+    return interlaced_attention_triton_kernel(
+        query, key, value, segment_lengths, pattern, key_padding_mask, scaling
     )

@@ -18,6 +18,7 @@ from transformers import BatchFeature, ProcessorMixin
 
 from .collator import pad_examples
 from .graph import MultimodalGraph, image_cache_key, load_image
+from .input_names import GRAPH_INPUT_NAMES
 from .subgraph import extract_subgraph
 
 IGNORE_INDEX = -100
@@ -290,16 +291,4 @@ class Graph4MMProcessor(ProcessorMixin):
 
     @property
     def model_input_names(self) -> list[str]:
-        return [
-            "input_ids",
-            "attention_mask",
-            "text_input_ids",
-            "text_attention_mask",
-            "text_node_mask",
-            "text_adjacency",
-            "text_hops",
-            "pixel_values",
-            "image_node_mask",
-            "image_adjacency",
-            "image_hops",
-        ]
+        return ["input_ids", "attention_mask", *GRAPH_INPUT_NAMES]

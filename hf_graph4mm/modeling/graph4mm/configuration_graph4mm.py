@@ -122,7 +122,8 @@ class Graph4MMConfig(PreTrainedConfig):
 
     @_attn_implementation.setter
     def _attn_implementation(self, value: str | dict | None):
-        """A name picks the backend of Graph4MM's own graph/Q-Former modules only.
+        """A name picks the backend of Graph4MM's own modules: the graph structure modules (this
+        config) and the MM-QFormer (``qformer_config``, which follows unless a dict names it).
 
         transformers would copy a plain string to every sub-config, forcing e.g. "triton" onto the
         LM and the vision encoder; here they keep their own backend unless a dict names them
@@ -130,6 +131,8 @@ class Graph4MMConfig(PreTrainedConfig):
         """
         if isinstance(value, str):
             value = {"": value}
+        if isinstance(value, dict) and "" in value and "qformer_config" not in value:
+            value = {**value, "qformer_config": value[""]}
         PreTrainedConfig._attn_implementation.fset(self, value)
 
     @property

@@ -3,9 +3,11 @@
 All share one call signature, so the model picks one per subgraph from the config:
 
     forward(hidden [batch, nodes, dim], node_mask [batch, nodes], adjacency [batch, nodes, nodes],
-            hops [batch, nodes], implementation) -> [batch, nodes, dim]
+            hops [batch, nodes]) -> [batch, nodes, dim]
 
-Padded node slots come out as zeros.
+Padded node slots come out as zeros. Hop-Diffused Attention runs the backend named by
+``config._attn_implementation`` (looked up in this module's own table, never transformers'
+global one), read at every call so ``model.set_attn_implementation`` takes effect at once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...kernels import diffusion_weights, hop_diffused_attention
+from ...kernels import HopDiffusedAttentionInterface, diffusion_weights
+
+HOP_DIFFUSED_ATTENTION_FUNCTIONS = HopDiffusedAttentionInterface()
 
 
 def split_heads(tensor: torch.Tensor, num_heads: int) -> torch.Tensor:
@@ -34,37 +38,40 @@ class HopDiffusedAttention(nn.Module):
     The attention ``A`` is computed from learned query/key projections of ``H`` and masked
     to the subgraph's edges before the softmax; it diffuses ``H`` itself (the value is the
     identity, split into heads), as in the paper's ``calA H``.
+
+    Args:
+        config: a :class:`Graph4MMConfig` (sizes from its ``qformer_config``; ``diffusion_*``;
+            the backend from its ``_attn_implementation``).
     """
 
-    def __init__(
-        self, hidden_size: int, num_heads: int, alpha: float, num_steps: int, normalize_weights: bool = True
-    ):
+    def __init__(self, config):
         super().__init__()
+        hidden_size = config.qformer_config.hidden_size
+        num_heads = config.qformer_config.num_attention_heads
         if hidden_size % num_heads != 0:
             raise ValueError(f"hidden size {hidden_size} is not divisible by {num_heads} heads")
+        self.config = config
         self.num_heads = num_heads
-        self.alpha = alpha
-        self.num_steps = num_steps
+        self.alpha = config.diffusion_alpha
+        self.num_steps = config.diffusion_steps
         # Truncating the series after K terms leaves weights summing to 1 - (1-alpha)^(K+1) < 1;
         # dividing by that sum makes calA a convex combination of the hop aggregates.
-        self.weight_scale = 1.0 / sum(diffusion_weights(alpha, num_steps)) if normalize_weights else 1.0
+        weights = diffusion_weights(self.alpha, self.num_steps)
+        self.weight_scale = 1.0 / sum(weights) if config.diffusion_normalize_weights else 1.0
         self.query = nn.Linear(hidden_size, hidden_size)
         self.key = nn.Linear(hidden_size, hidden_size)
 
-    def diffuse(
-        self, hidden: torch.Tensor, adjacency: torch.Tensor, implementation: str = "eager"
-    ) -> torch.Tensor:
+    def diffuse(self, hidden: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
         """``calA H``: ``[batch, nodes, dim]`` -> ``[batch, nodes, dim]`` (zero on rows without edges)."""
+        attention = HOP_DIFFUSED_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)
         query = split_heads(self.query(hidden), self.num_heads)
         key = split_heads(self.key(hidden), self.num_heads)
         value = split_heads(hidden, self.num_heads)
-        diffused = hop_diffused_attention(
-            query, key, value, adjacency, self.alpha, self.num_steps, implementation=implementation
-        )
+        diffused = attention(query, key, value, adjacency, self.alpha, self.num_steps)
         return merge_heads(diffused) * self.weight_scale
 
-    def forward(self, hidden, node_mask, adjacency, hops, implementation: str = "eager"):
-        output = hidden + self.diffuse(hidden, adjacency, implementation)
+    def forward(self, hidden, node_mask, adjacency, hops):
+        output = hidden + self.diffuse(hidden, adjacency)
         return output * node_mask[..., None].to(output.dtype)
 
 
@@ -83,7 +90,7 @@ class HopAwareEmbedding(nn.Module):
         reachable = (hops >= 0) & (hops <= self.max_hops)
         return torch.where(reachable, hops, torch.full_like(hops, self.max_hops + 1))
 
-    def forward(self, hidden, node_mask, adjacency, hops, implementation: str = "eager"):
+    def forward(self, hidden, node_mask, adjacency, hops):
         output = hidden + self.hop_embeddings(self.hop_index(hops))
         return output * node_mask[..., None].to(output.dtype)
 
@@ -91,21 +98,14 @@ class HopAwareEmbedding(nn.Module):
 class NoStructure(nn.Module):
     """The "none" variant and the ablations: node embeddings pass through unchanged."""
 
-    def forward(self, hidden, node_mask, adjacency, hops, implementation: str = "eager"):
+    def forward(self, hidden, node_mask, adjacency, hops):
         return hidden * node_mask[..., None].to(hidden.dtype)
 
 
 def build_structure_module(config, enabled: bool) -> nn.Module:
     """The structure module a :class:`Graph4MMConfig` asks for on one subgraph."""
-    width = config.qformer_config.hidden_size
     if not enabled or config.structure == "none":
         return NoStructure()
     if config.structure == "hop_aware":
-        return HopAwareEmbedding(width, config.max_hops)
-    return HopDiffusedAttention(
-        width,
-        config.qformer_config.num_attention_heads,
-        config.diffusion_alpha,
-        config.diffusion_steps,
-        config.diffusion_normalize_weights,
-    )
+        return HopAwareEmbedding(config.qformer_config.hidden_size, config.max_hops)
+    return HopDiffusedAttention(config)

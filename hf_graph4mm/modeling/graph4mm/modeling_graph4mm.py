@@ -38,7 +38,8 @@ from transformers import (
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from ...kernels import check_implementation, get_backend
+from ...kernels import HopDiffusedAttentionInterface, KeyMaskedAttentionInterface, check_implementation
+from ...processing.input_names import GRAPH_INPUT_NAMES
 from ..sharing import ShareableModelMixin
 from .batch_checks import check_image_inputs, check_text_inputs, placeholder_positions
 from .configuration_graph4mm import Graph4MMConfig
@@ -47,19 +48,6 @@ from .language_inputs import answer_token_loss, left_align, position_ids_from_ma
 from .node_embeddings import image_node_vectors, text_node_vectors
 from .qformer import MMQFormer
 from .zero_shot import Graph4MMCandidateScores, check_candidates, score_candidate_texts
-
-GRAPH_INPUT_NAMES = (
-    "text_input_ids",
-    "text_attention_mask",
-    "text_node_mask",
-    "text_adjacency",
-    "text_hops",
-    "pixel_values",
-    "image_embeds",
-    "image_node_mask",
-    "image_adjacency",
-    "image_hops",
-)
 
 
 @dataclass
@@ -103,16 +91,20 @@ class Graph4MMPreTrainedModel(ShareableModelMixin, PreTrainedModel):
             init.normal_(module.hop_embeddings.weight, mean=0.0, std=std)
 
     def get_correct_attn_implementation(self, requested_attention: str | None, is_init_check: bool = False):
-        """Our graph/Q-Former modules accept "eager" (default), "sdpa" and "triton".
+        """Our graph/Q-Former modules accept "eager" (default), "sdpa", "triton" and "flex_attention".
+
+        The name is resolved here, in each attention core's table, so that a backend that cannot
+        load fails now and not in the middle of a forward pass.
 
         Raises:
-            ValueError: an unknown name (listing the valid ones), "triton" where it cannot run, or a
-                backend the hop-diffused kernel registry does not (yet) provide.
+            ValueError: an unknown name (listing the valid ones), a backend that cannot run here
+                (saying why), or one an attention core does not provide.
         """
         name = "eager" if requested_attention is None else requested_attention
         check_implementation(name)
         if self.config.uses_structure and self.config.structure == "hop_diffused":
-            get_backend("hop_diffused", name)
+            HopDiffusedAttentionInterface().get_interface(name)
+        KeyMaskedAttentionInterface().get_interface(name)
         return name
 
     def set_attn_implementation(self, attn_implementation: str | dict, allow_all_kernels: bool = False):
@@ -293,9 +285,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         else:
             image_nodes = torch.zeros(batch_size, 0, width, device=device, dtype=dtype)
             image_node_mask = torch.zeros(batch_size, 0, dtype=torch.bool, device=device)
-        queries = self.qformer(
-            text_nodes, text_node_mask, image_nodes, image_node_mask, self.graph_attn_implementation
-        )
+        queries = self.qformer(text_nodes, text_node_mask, image_nodes, image_node_mask)
         return self.language_projection(queries)
 
     def _apply_structure(self, modality: str, nodes, node_mask, adjacency, hops) -> torch.Tensor:
@@ -309,7 +299,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             raise ValueError(
                 f"{modality}_hops is required: the {modality} subgraph uses Hop-Aware embeddings"
             )
-        return module(nodes, node_mask, adjacency, hops, self.graph_attn_implementation)
+        return module(nodes, node_mask, adjacency, hops)
 
     def _concat_image_tokens(
         self, pixel_values, image_embeds, image_node_mask, batch_size, device

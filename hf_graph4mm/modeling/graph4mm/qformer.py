@@ -10,47 +10,15 @@ Per layer, on ``x = [queries ; text nodes]``:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers.activations import ACT2FN
 
-from ...kernels.hop_diffused import masked_attention_probs
+from ...kernels import KeyMaskedAttentionInterface
 from .hop_attention import merge_heads, split_heads
 
-
-def key_masked_attention(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    key_mask: torch.Tensor,
-    implementation: str = "eager",
-    dropout_p: float = 0.0,
-) -> torch.Tensor:
-    """Dense attention where each sample attends only to its real keys.
-
-    Args:
-        query: ``[batch, heads, queries, head_dim]``; key, value: ``[batch, heads, keys, head_dim]``.
-        key_mask: ``[batch, keys]`` bool, True = real key.
-        implementation: "eager" (explicit softmax) or "sdpa"/"triton" (torch's fused SDPA: these dense
-            attentions are tiny, so the Triton kernels are kept for the graph diffusion).
-
-    Returns:
-        ``[batch, heads, queries, head_dim]``; a sample with no real key gets zeros, never NaN.
-    """
-    batch, _, num_queries, _ = query.shape
-    has_key = key_mask.any(dim=-1)[:, None, None, None]
-    if key.shape[-2] == 0:
-        return torch.zeros_like(query)
-    if implementation == "eager":
-        allowed = key_mask[:, None, :].expand(batch, num_queries, key_mask.shape[-1])
-        probs = masked_attention_probs(query, key, allowed, query.shape[-1] ** -0.5)
-        probs = F.dropout(probs, p=dropout_p, training=dropout_p > 0)
-        output = torch.matmul(probs, value)
-    else:
-        # An all-False row makes SDPA return NaN: let such samples attend anywhere, then zero them.
-        mask = (key_mask | ~key_mask.any(dim=-1, keepdim=True))[:, None, None, :]
-        output = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout_p)
-    return torch.where(has_key, output, torch.zeros_like(output))
+# Backend per ``config._attn_implementation`` (the Q-Former config follows the model's: see
+# Graph4MMConfig); "triton" and "flex_attention" run sdpa, as KeyMaskedAttentionInterface states.
+KEY_MASKED_ATTENTION_FUNCTIONS = KeyMaskedAttentionInterface()
 
 
 class QFormerAttention(nn.Module):
@@ -58,6 +26,7 @@ class QFormerAttention(nn.Module):
 
     def __init__(self, config):
         super().__init__()
+        self.config = config
         self.num_heads = config.num_attention_heads
         self.dropout = config.attention_probs_dropout_prob
         width = config.hidden_size
@@ -66,13 +35,14 @@ class QFormerAttention(nn.Module):
         self.value = nn.Linear(width, width)
         self.output = nn.Linear(width, width)
 
-    def forward(self, hidden, key_states, key_mask, implementation: str = "eager"):
+    def forward(self, hidden, key_states, key_mask):
         """hidden: ``[batch, queries, dim]``; key_states: ``[batch, keys, dim]``; key_mask: ``[batch, keys]``."""
         query = split_heads(self.query(hidden), self.num_heads)
         key = split_heads(self.key(key_states), self.num_heads)
         value = split_heads(self.value(key_states), self.num_heads)
         dropout = self.dropout if self.training else 0.0
-        attended = key_masked_attention(query, key, value, key_mask, implementation, dropout)
+        attention = KEY_MASKED_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)
+        attended = attention(query, key, value, key_mask, dropout)
         # A sample with no real key contributes nothing: not even the output projection's bias.
         has_key = key_mask.any(dim=-1)[:, None, None].to(attended.dtype)
         return self.output(merge_heads(attended)) * has_key
@@ -92,12 +62,12 @@ class QFormerLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(config.hidden_size, eps=eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, sequence, sequence_mask, image_nodes, image_mask, num_queries, implementation="eager"):
+    def forward(self, sequence, sequence_mask, image_nodes, image_mask, num_queries):
         """sequence: ``[batch, queries + text_nodes, dim]``; image_nodes: ``[batch, image_nodes, dim]``."""
-        attended = self.self_attention(sequence, sequence, sequence_mask, implementation)
+        attended = self.self_attention(sequence, sequence, sequence_mask)
         sequence = self.self_norm(sequence + self.dropout(attended))
         queries, text_nodes = sequence[:, :num_queries], sequence[:, num_queries:]
-        read = self.cross_attention(queries, image_nodes, image_mask, implementation)
+        read = self.cross_attention(queries, image_nodes, image_mask)
         queries = self.cross_norm(queries + self.dropout(read))
         sequence = torch.cat([queries, text_nodes], dim=1)
         fed = self.ffn_out(self.activation(self.ffn_in(sequence)))
@@ -113,7 +83,7 @@ class MMQFormer(nn.Module):
         self.query_tokens = nn.Parameter(torch.zeros(num_queries, config.hidden_size))
         self.layers = nn.ModuleList(QFormerLayer(config) for _ in range(config.num_hidden_layers))
 
-    def forward(self, text_nodes, text_mask, image_nodes, image_mask, implementation: str = "eager"):
+    def forward(self, text_nodes, text_mask, image_nodes, image_mask):
         """text_nodes: ``[batch, Nt, dim]``, text_mask: ``[batch, Nt]`` bool; same for image nodes."""
         batch = text_nodes.shape[0]
         queries = self.query_tokens[None].expand(batch, -1, -1).to(text_nodes.dtype)
@@ -121,7 +91,5 @@ class MMQFormer(nn.Module):
         query_mask = torch.ones(batch, self.num_queries, dtype=torch.bool, device=text_mask.device)
         sequence_mask = torch.cat([query_mask, text_mask], dim=1)
         for layer in self.layers:
-            sequence = layer(
-                sequence, sequence_mask, image_nodes, image_mask, self.num_queries, implementation
-            )
+            sequence = layer(sequence, sequence_mask, image_nodes, image_mask, self.num_queries)
         return sequence[:, : self.num_queries]

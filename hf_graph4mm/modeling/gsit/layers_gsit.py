@@ -1,25 +1,43 @@
-"""Building blocks shared by GsiT and MulT: conv projection, attention, pre-LN layer, encoder.
+"""The layers of GsiT and of its MulT baseline: conv projection, attention, pre-LN layer,
+encoder, and the two fusion strategies built from them.
 
 Both models use the same layer design (MulT's): pre-LN attention and GELU FFN with
 residuals, a final LayerNorm, inputs scaled by sqrt(width), no positional embedding.
 They differ only in how the attention picks its keys:
 
 - interlaced (GsiT): queries and keys come from ONE concatenated sequence
-  [text; vision; audio]; a segment pattern says which segment each segment attends to;
+  [text; vision; audio]; a segment pattern says which segment each segment attends to.
+  The sequence travels as its real steps only, ``[rows, width]`` (:class:`PackedSequence`):
+  every per-step operation (projections, FFN, norms, dropout) skips the padding, and the
+  attention kernel gets the padded ``[batch, heads, T, head_dim]`` layout it is written for;
 - dense (MulT): queries from one modality, keys/values from another (or the same).
+
+Fusion outputs, per modality, a ``2 * hidden_size`` sequence whose first half came from the
+modality's forward partner and second half from its backward partner:
+
+    forward  pairs: text <- vision, vision <- audio, audio <- text
+    backward pairs: text <- audio,  vision <- text,  audio <- vision
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...kernels import interlaced_attention
+from ...kernels import NAMED_PATTERNS, InterlacedAttentionInterface
 from .configuration_gsit import GsiTConfig
+
+# Backend per ``config._attn_implementation``: this model's own table, not transformers' global one.
+INTERLACED_ATTENTION_FUNCTIONS = InterlacedAttentionInterface()
+
+MODALITIES = ("text", "vision", "audio")
+FORWARD_SOURCE = {MODALITIES[i]: MODALITIES[j] for i, j in enumerate(NAMED_PATTERNS["forward"])}
+BACKWARD_SOURCE = {MODALITIES[i]: MODALITIES[j] for i, j in enumerate(NAMED_PATTERNS["backward"])}
 
 
 def lengths_after_conv(lengths: torch.Tensor, kernel_size: int) -> torch.Tensor:
@@ -30,6 +48,67 @@ def lengths_after_conv(lengths: torch.Tensor, kernel_size: int) -> torch.Tensor:
     every sample has a real last step for the head and a real key for the attention.
     """
     return (lengths - kernel_size + 1).clamp(min=1)
+
+
+def padding_mask(lengths: torch.Tensor, time: int) -> torch.Tensor:
+    """``[batch, time]`` bool, True on the first ``lengths[b]`` steps."""
+    return torch.arange(time, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` with the keep mask drawn by ``rand_like(x) >= p`` (same distribution).
+
+    On CPU, ``bernoulli_`` (what ``F.dropout`` draws with) took a fifth of a GsiT training
+    step; a uniform draw and a compare is about twice as fast, and the mask kept for the
+    backward is one byte per element.
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return input
+        if self.p == 1.0:
+            return torch.zeros_like(input)
+        keep = torch.rand_like(input) >= self.p
+        return torch.where(keep, input * (1.0 / (1.0 - self.p)), torch.zeros((), dtype=input.dtype))
+
+
+@dataclass
+class PackedSequence:
+    """Where the real steps of a right-padded concatenated sequence ``[batch, T, ...]`` are.
+
+    Attributes:
+        rows: ``[N]`` long, flat positions ``b * T + t`` of the real steps, in order.
+        batch, total: the padded layout's ``batch`` and ``T``.
+        segment_lengths: padded length of each modality segment (they sum to ``T``).
+        key_padding_mask: ``[batch, T]`` bool, True = real step.
+    """
+
+    rows: torch.Tensor
+    batch: int
+    total: int
+    segment_lengths: tuple[int, ...]
+    key_padding_mask: torch.Tensor
+
+    @classmethod
+    def from_mask(cls, key_padding_mask: torch.Tensor, segment_lengths: Sequence[int]) -> PackedSequence:
+        batch, total = key_padding_mask.shape
+        rows = key_padding_mask.reshape(-1).nonzero().squeeze(1)
+        return cls(rows, batch, total, tuple(segment_lengths), key_padding_mask)
+
+    def pack(self, padded: torch.Tensor) -> torch.Tensor:
+        """``[batch, T, width]`` -> ``[N, width]``: the real steps."""
+        return padded.reshape(self.batch * self.total, -1).index_select(0, self.rows)
+
+    def unpack(self, packed: torch.Tensor) -> torch.Tensor:
+        """``[N, width]`` -> ``[batch, T, width]`` with zeros on the padding."""
+        padded = packed.new_zeros(self.batch * self.total, packed.shape[-1])
+        return padded.index_copy(0, self.rows, packed).view(self.batch, self.total, -1)
+
+    def rows_of(self, positions: torch.Tensor) -> torch.Tensor:
+        """Packed row of each flat padded position in ``positions`` (each must be a real step)."""
+        row_of_position = torch.full((self.batch * self.total,), -1, dtype=torch.long, device=self.rows.device)
+        row_of_position[self.rows] = torch.arange(self.rows.numel(), device=self.rows.device)
+        return row_of_position[positions]
 
 
 class GsiTModalityProjection(nn.Module):
@@ -79,24 +158,54 @@ class GsiTAttention(nn.Module):
         batch, time, _ = states.shape
         return states.view(batch, time, self.num_heads, self.head_dim).transpose(1, 2)
 
+    def interlaced(
+        self,
+        rows: torch.Tensor,
+        layout: PackedSequence,
+        pattern: tuple[int, ...],
+        keep_rows: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Interlaced mode: segment ``s`` of the sequence attends only to segment ``pattern[s]``.
+
+        Args:
+            rows: ``[N, width]``, the real steps of the concatenated sequence (``layout``).
+            keep_rows: ``[M]`` long, rows whose output is wanted (default: all).
+
+        Returns:
+            ``[N or M, width]``.
+        """
+        # one GEMM for q, k and v (the weights stay three Linear modules: checkpoints unchanged)
+        weight = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight])
+        bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
+        padded = layout.unpack(F.linear(rows, weight, bias))  # [batch, T, 3 * width]
+        qkv = padded.view(layout.batch, layout.total, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        attention = INTERLACED_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)
+        attended = attention(
+            qkv[0],
+            qkv[1],
+            qkv[2],
+            layout.segment_lengths,
+            pattern,
+            layout.key_padding_mask,
+            dropout_p=self.dropout if self.training else 0.0,
+        )  # [batch, heads, T, head_dim]
+        attended = layout.pack(attended.transpose(1, 2))
+        if keep_rows is not None:
+            attended = attended.index_select(0, keep_rows)
+        return self.o_proj(attended)
+
     def forward(
         self,
         hidden_states: torch.Tensor,
         key_value_states: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
-        segment_lengths: Sequence[int] | None = None,
-        pattern: str | Sequence[int] | None = None,
     ) -> torch.Tensor:
-        """Attend.
+        """Dense mode (MulT): every query sees every real key.
 
         Args:
             hidden_states: queries' input ``[batch, time_q, width]``.
-            key_value_states: keys' input ``[batch, time_k, width]`` (dense mode; default: the queries').
+            key_value_states: keys' input ``[batch, time_k, width]`` (default: the queries').
             key_padding_mask: ``[batch, time_k]`` bool, True = real key.
-            segment_lengths, pattern: interlaced mode: ``hidden_states`` is the concatenation of
-                segments of these lengths and segment ``s`` attends only to segment ``pattern[s]``
-                (through ``hf_graph4mm.kernels.interlaced_attention`` and the backend named by
-                ``config._attn_implementation``).
 
         Returns:
             ``[batch, time_q, width]``.
@@ -106,26 +215,10 @@ class GsiTAttention(nn.Module):
         key = self._split_heads(self.k_proj(keys_from))
         value = self._split_heads(self.v_proj(keys_from))
         dropout_p = self.dropout if self.training else 0.0
-        if pattern is not None:
-            if key_value_states is not None:
-                raise ValueError(
-                    "interlaced attention takes its keys from hidden_states; drop key_value_states"
-                )
-            attended = interlaced_attention(
-                query,
-                key,
-                value,
-                segment_lengths,
-                pattern,
-                key_padding_mask=key_padding_mask,
-                implementation=self.config._attn_implementation,
-                dropout_p=dropout_p,
-            )
-        else:
-            # Every sample keeps >= 1 real step per modality (see lengths_after_conv), so no row is
-            # fully masked and the softmax is well defined.
-            mask = None if key_padding_mask is None else key_padding_mask[:, None, None, :]
-            attended = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout_p)
+        # Every sample keeps >= 1 real step per modality (see lengths_after_conv), so no row is
+        # fully masked and the softmax is well defined.
+        mask = None if key_padding_mask is None else key_padding_mask[:, None, None, :]
+        attended = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout_p)
         batch, _, time_q, _ = attended.shape
         return self.o_proj(attended.transpose(1, 2).reshape(batch, time_q, -1))
 
@@ -140,18 +233,30 @@ class GsiTLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(width, eps=config.layer_norm_eps)
         self.fc1 = nn.Linear(width, 4 * width)
         self.fc2 = nn.Linear(4 * width, width)
-        self.activation_dropout = nn.Dropout(config.activation_dropout)
-        self.residual_dropout = nn.Dropout(config.residual_dropout)
+        self.activation_dropout = Dropout(config.activation_dropout)
+        self.residual_dropout = Dropout(config.residual_dropout)
 
-    def forward(
-        self, hidden_states: torch.Tensor, key_value_states: torch.Tensor | None = None, **attention_kwargs
-    ) -> torch.Tensor:
-        """``hidden_states: [batch, time, width]`` -> same shape; keys as in :class:`GsiTAttention`."""
-        normed_keys = None if key_value_states is None else self.attention_norm(key_value_states)
-        attended = self.attention(self.attention_norm(hidden_states), normed_keys, **attention_kwargs)
-        hidden_states = hidden_states + self.residual_dropout(attended)
+    def _feed_forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         transformed = self.fc2(self.activation_dropout(F.gelu(self.fc1(self.ffn_norm(hidden_states)))))
         return hidden_states + self.residual_dropout(transformed)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        key_value_states: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Dense mode: ``hidden_states: [batch, time, width]`` -> same shape; keys as in :class:`GsiTAttention`."""
+        normed_keys = None if key_value_states is None else self.attention_norm(key_value_states)
+        attended = self.attention(self.attention_norm(hidden_states), normed_keys, key_padding_mask)
+        return self._feed_forward(hidden_states + self.residual_dropout(attended))
+
+    def interlaced(self, rows, layout: PackedSequence, pattern, keep_rows=None) -> torch.Tensor:
+        """Interlaced mode on packed ``rows [N, width]`` -> ``[N, width]`` (``[M, width]`` with ``keep_rows``)."""
+        attended = self.attention.interlaced(self.attention_norm(rows), layout, pattern, keep_rows)
+        if keep_rows is not None:
+            rows = rows.index_select(0, keep_rows)
+        return self._feed_forward(rows + self.residual_dropout(attended))
 
 
 class GsiTEncoder(nn.Module):
@@ -165,24 +270,118 @@ class GsiTEncoder(nn.Module):
         super().__init__()
         self.num_layers = config.num_layers
         self.embed_scale = math.sqrt(width)
-        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.embedding_dropout = Dropout(config.embedding_dropout)
         num_weight_sets = 1 if config.tie_layers else config.num_layers
         self.layers = nn.ModuleList(GsiTLayer(config, width) for _ in range(num_weight_sets))
         self.final_norm = nn.LayerNorm(width, eps=config.layer_norm_eps)
 
-    def forward(
-        self, hidden_states: torch.Tensor, key_value_states: torch.Tensor | None = None, **attention_kwargs
-    ) -> torch.Tensor:
-        """``hidden_states: [batch, time, width]`` -> ``[batch, time, width]``.
+    def _layer(self, depth: int) -> GsiTLayer:
+        return self.layers[depth % len(self.layers)]
 
-        In dense cross-modal mode ``key_value_states`` stays the same at every depth (MulT's
-        cross-modal transformer re-reads the source modality); in interlaced and self modes
-        the keys are the current hidden states.
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        key_value_states: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Dense mode: ``hidden_states: [batch, time, width]`` -> ``[batch, time, width]``.
+
+        In cross-modal mode ``key_value_states`` stays the same at every depth (MulT's
+        cross-modal transformer re-reads the source modality); in self mode the keys are the
+        current hidden states.
         """
         hidden_states = self.embedding_dropout(self.embed_scale * hidden_states)
         if key_value_states is not None:
             key_value_states = self.embedding_dropout(self.embed_scale * key_value_states)
         for depth in range(self.num_layers):
-            layer = self.layers[depth % len(self.layers)]
-            hidden_states = layer(hidden_states, key_value_states, **attention_kwargs)
+            hidden_states = self._layer(depth)(hidden_states, key_value_states, key_padding_mask)
         return self.final_norm(hidden_states)
+
+    def interlaced(self, rows, layout: PackedSequence, pattern, keep_rows=None) -> torch.Tensor:
+        """Interlaced mode on packed ``rows [N, width]``; ``keep_rows`` (applied at the last depth,
+        where only those rows' outputs are still needed) -> ``[M, width]``."""
+        rows = self.embedding_dropout(self.embed_scale * rows)
+        for depth in range(self.num_layers):
+            last = depth == self.num_layers - 1
+            rows = self._layer(depth).interlaced(rows, layout, pattern, keep_rows if last else None)
+        if self.num_layers == 0 and keep_rows is not None:
+            rows = rows.index_select(0, keep_rows)
+        return self.final_norm(rows)
+
+
+class InterlacedFusion(nn.Module):
+    """GsiT: three shared-weight passes over [text; vision; audio] under the Interlaced Mask.
+
+    Forward and backward passes (width d, separate weights) cover the six directed modality
+    pairs; their outputs are concatenated to 2d and a self pass (block-diagonal mask) plays
+    the role of MulT's three memory transformers.
+    """
+
+    def __init__(self, config: GsiTConfig):
+        super().__init__()
+        self.forward_pass = GsiTEncoder(config, config.hidden_size)
+        self.backward_pass = GsiTEncoder(config, config.hidden_size)
+        self.self_pass = GsiTEncoder(config, 2 * config.hidden_size)
+
+    def forward(
+        self, streams: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor], last_steps_only: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """Fuse.
+
+        Args:
+            streams: ``{m: [batch, T_m, d]}``; lengths: ``{m: [batch]}`` real steps (each >= 1).
+            last_steps_only: compute only what the head reads, the last real step of each modality
+                (the last self-pass layer then runs its FFN on those rows only).
+
+        Returns:
+            ``{m: [batch, T_m, 2d]}`` (zeros on padding), or ``{m: [batch, 2d]}`` with ``last_steps_only``.
+        """
+        segment_lengths = [streams[m].shape[1] for m in MODALITIES]
+        mask = torch.cat([padding_mask(lengths[m], streams[m].shape[1]) for m in MODALITIES], dim=1)
+        layout = PackedSequence.from_mask(mask, segment_lengths)
+        rows = layout.pack(torch.cat([streams[m] for m in MODALITIES], dim=1))  # [N, d]
+        forward_rows = self.forward_pass.interlaced(rows, layout, NAMED_PATTERNS["forward"])
+        backward_rows = self.backward_pass.interlaced(rows, layout, NAMED_PATTERNS["backward"])
+        both = torch.cat([forward_rows, backward_rows], dim=-1)  # [N, 2d]
+        if not last_steps_only:
+            fused = layout.unpack(self.self_pass.interlaced(both, layout, NAMED_PATTERNS["self"]))
+            return dict(zip(MODALITIES, fused.split(segment_lengths, dim=1)))
+        batch = layout.batch
+        starts = torch.tensor([0, *segment_lengths[:-1]]).cumsum(0).tolist()
+        sample_offset = torch.arange(batch, device=rows.device) * layout.total
+        last_positions = torch.cat(
+            [sample_offset + start + lengths[m] - 1 for start, m in zip(starts, MODALITIES)]
+        )  # [3 * batch]: text rows, then vision, then audio
+        kept = self.self_pass.interlaced(both, layout, NAMED_PATTERNS["self"], layout.rows_of(last_positions))
+        return dict(zip(MODALITIES, kept.split(batch, dim=0)))
+
+
+class MulTFusion(nn.Module):
+    """MulT: one cross-modal transformer per ordered pair, one memory transformer per modality."""
+
+    def __init__(self, config: GsiTConfig):
+        super().__init__()
+        pairs = [(m, FORWARD_SOURCE[m]) for m in MODALITIES] + [(m, BACKWARD_SOURCE[m]) for m in MODALITIES]
+        self.cross_modal = nn.ModuleDict(
+            {f"{target}_from_{source}": GsiTEncoder(config, config.hidden_size) for target, source in pairs}
+        )
+        self.memory = nn.ModuleDict({m: GsiTEncoder(config, 2 * config.hidden_size) for m in MODALITIES})
+
+    def forward(
+        self, streams: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor], last_steps_only: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """As :meth:`InterlacedFusion.forward` (the full sequences are computed either way)."""
+        masks = {m: padding_mask(lengths[m], streams[m].shape[1]) for m in MODALITIES}
+        fused = {}
+        for target in MODALITIES:
+            halves = [
+                self.cross_modal[f"{target}_from_{source}"](
+                    streams[target], streams[source], key_padding_mask=masks[source]
+                )
+                for source in (FORWARD_SOURCE[target], BACKWARD_SOURCE[target])
+            ]
+            fused[target] = self.memory[target](torch.cat(halves, dim=-1), key_padding_mask=masks[target])
+        if last_steps_only:
+            batch_index = torch.arange(next(iter(lengths.values())).shape[0], device=fused["text"].device)
+            fused = {m: fused[m][batch_index, lengths[m] - 1] for m in MODALITIES}
+        return fused

@@ -19,22 +19,17 @@ from torch import nn
 from transformers import AutoModel, PreTrainedModel
 from transformers.utils import ModelOutput
 
-from ...kernels import check_implementation, get_backend
+from ...kernels import InterlacedAttentionInterface, check_implementation
 from ..sharing import ShareableModelMixin
 from .configuration_gsit import GsiTConfig
-from .fusion_gsit import MODALITIES, InterlacedFusion, MulTFusion
-from .layers_gsit import GsiTModalityProjection
+from .layers_gsit import MODALITIES, GsiTModalityProjection, InterlacedFusion, MulTFusion
 
-# What the text encoder (a stock transformers model) runs when we run a given fusion backend.
-TEXT_ENCODER_ATTENTION = {"eager": "eager", "sdpa": "sdpa", "triton": "sdpa"}
+# What the text encoder (a stock transformers model, not our kernels) runs under each of our backends.
+TEXT_ENCODER_ATTENTION = {"eager": "eager", "sdpa": "sdpa", "triton": "sdpa", "flex_attention": "sdpa"}
 
 
 def default_attn_implementation() -> str:
-    """ "sdpa" once that interlaced backend is registered, else the "eager" reference."""
-    try:
-        get_backend("interlaced", "sdpa")
-    except ValueError:
-        return "eager"
+    """GsiT runs "sdpa" unless told otherwise (the fastest exact backend on CPU and GPU alike)."""
     return "sdpa"
 
 
@@ -114,8 +109,8 @@ class GsiTPreTrainedModel(ShareableModelMixin, PreTrainedModel):
     """Shared base: config class, weight init (transformers' default), attention backend choice.
 
     ``attn_implementation`` names the backend of the interlaced fusion attention
-    ("eager", "sdpa", "triton"; see ``hf_graph4mm.kernels``). A text encoder, being a stock
-    transformers model, runs "sdpa" when the fusion runs "triton". The MulT baseline's dense
+    ("eager", "sdpa", "triton", "flex_attention"; see ``hf_graph4mm.kernels``). A text encoder,
+    being a stock transformers model, runs "sdpa" when the fusion runs "triton" or "flex_attention". The MulT baseline's dense
     cross-modal attentions always run torch's SDPA (the name only matters for "interlaced").
     """
 
@@ -128,13 +123,8 @@ class GsiTPreTrainedModel(ShareableModelMixin, PreTrainedModel):
     ) -> str:
         name = default_attn_implementation() if requested_attention is None else requested_attention
         check_implementation(name)
-        if self.config.fusion == "interlaced":
-            try:
-                get_backend("interlaced", name)
-            except ImportError as error:
-                raise ValueError(
-                    f"attn_implementation={name!r}: its kernels cannot be loaded ({error})"
-                ) from error
+        if self.config.fusion == "interlaced":  # resolve now: a backend that cannot load fails here
+            InterlacedAttentionInterface().get_interface(name)
         return name
 
     def set_attn_implementation(self, attn_implementation: str | dict, allow_all_kernels: bool = False):
@@ -236,6 +226,7 @@ class GsiTModel(GsiTPreTrainedModel):
         text_mask: torch.Tensor | None = None,
         audio_mask: torch.Tensor | None = None,
         vision_mask: torch.Tensor | None = None,
+        return_sequences: bool = True,
         return_dict: bool | None = None,
     ) -> GsiTModelOutput | tuple:
         """Fuse one batch.
@@ -245,6 +236,9 @@ class GsiTModel(GsiTPreTrainedModel):
             input_ids / attention_mask / token_type_ids: ``[batch, T_text]`` for the text encoder.
             audio_features: ``[batch, T_audio, audio_dim]``; vision_features: ``[batch, T_vision, vision_dim]``.
             *_lengths: ``[batch]`` real steps; *_mask: ``[batch, T]`` 1 = real (right padding only).
+            return_sequences: False computes only ``fused_representation`` (what a head reads; the
+                ``*_hidden_state`` fields are then None), skipping the last self-pass layer's work
+                on every other step, as ``logits_to_keep`` does for an LM.
         """
         text_features, text_lengths, text_mask = self._text_inputs(
             text_features, input_ids, attention_mask, token_type_ids, text_lengths, text_mask
@@ -269,14 +263,18 @@ class GsiTModel(GsiTPreTrainedModel):
         for m in MODALITIES:
             real = _real_lengths(m, features[m], given_lengths[m], given_masks[m])
             streams[m], lengths[m] = self.projections[m](features[m], real)
-        fused = self.fusion(streams, lengths)
-        batch_index = torch.arange(text_features.shape[0], device=text_features.device)
-        last_steps = [fused[m][batch_index, lengths[m] - 1] for m in MODALITIES]
+        if return_sequences:
+            fused = self.fusion(streams, lengths)
+            batch_index = torch.arange(text_features.shape[0], device=text_features.device)
+            last_steps = [fused[m][batch_index, lengths[m] - 1] for m in MODALITIES]
+        else:
+            fused = {}
+            last_steps = list(self.fusion(streams, lengths, last_steps_only=True).values())
         output = GsiTModelOutput(
             fused_representation=torch.cat(last_steps, dim=-1),
-            text_hidden_state=fused["text"],
-            vision_hidden_state=fused["vision"],
-            audio_hidden_state=fused["audio"],
+            text_hidden_state=fused.get("text"),
+            vision_hidden_state=fused.get("vision"),
+            audio_hidden_state=fused.get("audio"),
             sequence_lengths=torch.stack([lengths[m] for m in MODALITIES], dim=1),
         )
         return output if return_dict is not False else output.to_tuple()
@@ -368,6 +366,7 @@ class GsiTForSequenceClassification(GsiTPreTrainedModel):
             text_mask=text_mask,
             audio_mask=audio_mask,
             vision_mask=vision_mask,
+            return_sequences=False,
         ).fused_representation
         logits = self.head(fused)
         loss = None if labels is None else self._loss(logits, labels)
