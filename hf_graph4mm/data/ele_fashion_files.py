@@ -125,13 +125,16 @@ def read_edges(path: Path, num_nodes: int | None = None) -> np.ndarray:
         raise ValueError(f"{path}: expected an [E, 2] edge list, got shape {tuple(edges.shape)}")
     edges = np.ascontiguousarray(edges if edges.shape[0] == 2 and edges.shape[1] != 2 else edges.T)
     if num_nodes is not None:
-        bad = np.flatnonzero(((edges < 0) | (edges >= num_nodes)).any(axis=0))
-        if bad.size:
-            source, target = edges[:, bad[0]].tolist()
-            raise ValueError(
-                f"{path}: edge #{int(bad[0])} ({source}, {target}) points past the {num_nodes} nodes "
-                f"(expected node indices in 0..{num_nodes - 1}, as in {LABELS_FILE})"
-            )
+        for bad, problem in (
+            (np.flatnonzero((edges < 0).any(axis=0)), "has a negative node index"),
+            (np.flatnonzero((edges >= num_nodes).any(axis=0)), f"points past the {num_nodes} nodes"),
+        ):
+            if bad.size:
+                source, target = edges[:, bad[0]].tolist()
+                raise ValueError(
+                    f"{path}: edge #{int(bad[0])} ({source}, {target}) {problem} "
+                    f"(expected node indices in 0..{num_nodes - 1}, one per entry of {LABELS_FILE})"
+                )
     return edges
 
 
@@ -158,7 +161,7 @@ def read_splits(path: Path, num_nodes: int) -> dict[str, np.ndarray]:
         key = next((key for key in keys if key in content), None)
         if key is None:
             raise ValueError(f"{path}: no {' or '.join(keys)} entry (has: {sorted(map(str, content))})")
-        indices = _vector(content[key], path, f"{key} as node indices")
+        indices = _vector(content[key], path, f"{key} (node indices)")
         bad = np.flatnonzero((indices < 0) | (indices >= num_nodes))
         if bad.size:
             raise ValueError(
