@@ -39,6 +39,7 @@ def backends(model):
     [
         ("eager", ("eager", "sdpa", "sdpa")),
         ("sdpa", ("sdpa", "sdpa", "sdpa")),
+        ("flex_attention", ("flex_attention", "sdpa", "sdpa")),
         ({"": "sdpa", "text_config": "eager"}, ("sdpa", "eager", "sdpa")),
         ({"": "eager", "vision_config": "eager", "text_config": "eager"}, ("eager", "eager", "eager")),
     ],

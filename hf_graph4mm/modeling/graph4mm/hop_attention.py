@@ -61,17 +61,21 @@ class HopDiffusedAttention(nn.Module):
         self.query = nn.Linear(hidden_size, hidden_size)
         self.key = nn.Linear(hidden_size, hidden_size)
 
-    def diffuse(self, hidden: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        """``calA H``: ``[batch, nodes, dim]`` -> ``[batch, nodes, dim]`` (zero on rows without edges)."""
+    def _diffused_heads(self, hidden: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+        """``sum_i theta_i A^i H`` merged back to ``[batch, nodes, dim]``, before the weight renormalisation."""
         attention = HOP_DIFFUSED_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)
         query = split_heads(self.query(hidden), self.num_heads)
         key = split_heads(self.key(hidden), self.num_heads)
         value = split_heads(hidden, self.num_heads)
-        diffused = attention(query, key, value, adjacency, self.alpha, self.num_steps)
-        return merge_heads(diffused) * self.weight_scale
+        return merge_heads(attention(query, key, value, adjacency, self.alpha, self.num_steps))
+
+    def diffuse(self, hidden: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+        """``calA H``: ``[batch, nodes, dim]`` -> ``[batch, nodes, dim]`` (zero on rows without edges)."""
+        return self._diffused_heads(hidden, adjacency) * self.weight_scale
 
     def forward(self, hidden, node_mask, adjacency, hops):
-        output = hidden + self.diffuse(hidden, adjacency)
+        # H + scale * diffused in one pass over the node states
+        output = torch.add(hidden, self._diffused_heads(hidden, adjacency), alpha=self.weight_scale)
         return output * node_mask[..., None].to(output.dtype)
 
 
