@@ -43,12 +43,26 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hf_graph4mm.kernels import (  # noqa: E402
-    diffusion_weights,
     hop_diffused_attention,
     interlaced_attention,
-    interlaced_block_mask,
     resolve_pattern,
 )
+from hf_graph4mm.kernels.hop_diffused_sdpa import sdpa_path  # noqa: E402
+
+TRITON_MAX_NODES = 128  # kernels/triton_hop_diffused.py MAX_NODES (not imported: that module needs Triton)
+
+
+def path_ran(case: Case, backend: str, device: str, needs_grad: bool) -> str:
+    """What actually computed a row: a backend may route a shape to another exact path (documented)."""
+    if backend == "flex_attention" and device == "cpu" and needs_grad:
+        return "sdpa (flex has no CPU backward)"
+    if case.nodes is None:
+        return backend
+    if backend == "sdpa":
+        return f"sdpa: {sdpa_path(case.nodes)}"
+    if backend == "triton" and case.nodes > TRITON_MAX_NODES:
+        return "sdpa (graph too large for the triton kernel)"
+    return backend
 
 
 @dataclass
@@ -59,6 +73,7 @@ class Case:
     flops_fwd: float
     bytes_fwd: float
     make: Callable  # (backend, dtype, device, needs_grad) -> (run, inputs)
+    nodes: int | None = None  # hop-diffused graphs: node count (the sdpa backend routes by it)
 
 
 def random_qkv(shape, generator, dtype, device, needs_grad):
@@ -74,14 +89,12 @@ def hop_case(batch, nodes, num_steps, heads=12, head_dim=64, density=0.3) -> Cas
         q, k, v = random_qkv((batch, heads, nodes, head_dim), generator, dtype, device, needs_grad)
         adjacency = torch.rand(batch, nodes, nodes, generator=generator) < density
         adjacency = (adjacency | adjacency.transpose(1, 2) | torch.eye(nodes, dtype=torch.bool)).to(device)
-        if backend == "flex_attention":
-            return flex_hop_diffused(q, k, v, adjacency, 0.1, num_steps), (q, k, v)
         run = lambda: hop_diffused_attention(q, k, v, adjacency, 0.1, num_steps, implementation=backend)  # noqa: E731
         return run, (q, k, v)
 
     flops = 2.0 * batch * heads * nodes * nodes * head_dim * (1 + num_steps)
     elements = 4 * batch * heads * nodes * head_dim  # q, k, v read; out written
-    return Case(f"hop B={batch} N={nodes} K={num_steps}", flops, elements, make)
+    return Case(f"hop B={batch} N={nodes} K={num_steps}", flops, elements, make, nodes)
 
 
 def interlaced_case(dataset, lengths, batch, pattern, heads=4, model_dim=128) -> Case:
@@ -98,8 +111,6 @@ def interlaced_case(dataset, lengths, batch, pattern, heads=4, model_dim=128) ->
             for length in lengths
         ]
         padding = torch.cat([torch.arange(n)[None, :] < r for n, r in zip(lengths, real)], dim=1).to(device)
-        if backend == "flex_attention":
-            return flex_interlaced(q, k, v, lengths, pattern_tuple, padding), (q, k, v)
         run = lambda: interlaced_attention(q, k, v, lengths, pattern, padding, implementation=backend)  # noqa: E731
         return run, (q, k, v)
 
@@ -107,43 +118,6 @@ def interlaced_case(dataset, lengths, batch, pattern, heads=4, model_dim=128) ->
     flops = 4.0 * batch * heads * head_dim * allowed
     elements = 4 * batch * heads * total * head_dim
     return Case(f"{dataset} {pattern} B={batch} d_head={head_dim}", flops, elements, make)
-
-
-def flex_interlaced(q, k, v, lengths, pattern, padding):
-    """torch's flex_attention with the equivalent block mask (segment pairing and key padding)."""
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-
-    allowed = interlaced_block_mask(lengths, pattern, q.device)
-
-    def mask_mod(b, h, q_idx, kv_idx):
-        return allowed[q_idx, kv_idx] & padding[b, kv_idx]
-
-    total = q.shape[-2]
-    block_mask = create_block_mask(mask_mod, q.shape[0], None, total, total, device=q.device)
-    compiled = torch.compile(flex_attention)
-    return lambda: compiled(q, k, v, block_mask=block_mask)
-
-
-def flex_hop_diffused(q, k, v, adjacency, alpha, num_steps):
-    """K flex_attention calls with the adjacency as mask (every node here has a self-loop)."""
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-
-    def mask_mod(b, h, q_idx, kv_idx):
-        return adjacency[b, q_idx, kv_idx]
-
-    nodes = q.shape[-2]
-    block_mask = create_block_mask(mask_mod, q.shape[0], None, nodes, nodes, device=q.device)
-    compiled = torch.compile(flex_attention)
-    weights = diffusion_weights(alpha, num_steps)
-
-    def run():
-        hop, out = v, weights[0] * v
-        for theta in weights[1:]:
-            hop = compiled(q, k, hop, block_mask=block_mask)
-            out = out + theta * hop
-        return out
-
-    return run
 
 
 def shapes(quick: bool) -> list[Case]:
@@ -234,7 +208,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--modes", nargs="+", default=["fwd"], choices=["fwd", "fwd+bwd"])
     parser.add_argument(
-        "--backends", nargs="+", default=None, help="default: eager sdpa (+ triton flex_attention on cuda)"
+        "--backends", nargs="+", default=None, help="default: eager sdpa flex_attention (+ triton on cuda)"
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--statistic", choices=["min", "median"], default="min", help="of the timed repeats")
@@ -248,7 +222,7 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     backends = args.backends or (
-        ["eager", "sdpa", "triton", "flex_attention"] if args.device == "cuda" else ["eager", "sdpa"]
+        ["eager", "sdpa", "triton", "flex_attention"] if args.device == "cuda" else ["eager", "sdpa", "flex_attention"]
     )
     if args.device == "cpu" and "triton" in backends:
         parser.error("Triton kernels are only timed on CUDA (the CPU interpreter is for correctness only)")
@@ -259,7 +233,7 @@ def main(argv=None) -> None:
     if args.device == "cuda" and args.ceilings:
         print("# " + measure_ceilings())
 
-    header = "| shape | dtype | mode | backend | max abs diff | time ms | x eager | peak MiB | x eager |"
+    header = "| shape | dtype | mode | backend | path that ran | max abs diff | time ms | x eager | peak MiB | x eager |"
     if args.device == "cuda":
         header += " TFLOP/s | GB/s |"
     print(header)
@@ -294,7 +268,8 @@ def main(argv=None) -> None:
                     speedup = f"{eager[0] / seconds:.2f}" if eager else "-"
                     saving = f"{eager[1] / max(peak, 1):.1f}" if eager else "-"
                     row = (
-                        f"| {case.name} | {dtype_name} | {mode} | {backend} | {difference:.1e} | {seconds * 1e3:.2f} "
+                        f"| {case.name} | {dtype_name} | {mode} | {backend} | {path_ran(case, backend, args.device, needs_grad)} "
+                        f"| {difference:.1e} | {seconds * 1e3:.2f} "
                         f"| {speedup} | {peak / 2**20:.1f} | {saving} |"
                     )
                     if args.device == "cuda":

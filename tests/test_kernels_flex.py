@@ -97,6 +97,14 @@ def test_cpu_training_falls_back_to_sdpa_with_one_warning_and_eager_gradients():
         torch.testing.assert_close(grad, reference, rtol=1e-10, atol=1e-10)
 
 
+def test_no_grad_evaluation_of_trainable_inputs_runs_flex_on_cpu():
+    q, k, v, real = interlaced_inputs(requires_grad=True)
+    with torch.no_grad():
+        got = interlaced_attention(q, k, v, SEGMENTS, "self", real, implementation="flex_attention")
+        expected = interlaced_attention(q, k, v, SEGMENTS, "self", real)
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
+
+
 def test_attention_dropout_falls_back_to_sdpa():
     q, k, v, real = interlaced_inputs(dtype=torch.float32)
     with pytest.warns(UserWarning, match="no attention dropout"):

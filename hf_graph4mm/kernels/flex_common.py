@@ -28,6 +28,8 @@ def flex_attention_call(query, key, value, block_mask, scale: float | None = Non
     """``flex_attention(query, key, value, block_mask=..., scale=...)``, compiled where torch can compile it."""
     from torch.nn.attention.flex_attention import flex_attention
 
+    if not torch.is_grad_enabled():  # torch refuses CPU inputs that require grad even under no_grad
+        query, key, value = query.detach(), key.detach(), value.detach()
     if query.device.type == "cuda":
         return _compiled_flex_attention()(query, key, value, block_mask=block_mask, scale=scale)
     with warnings.catch_warnings():  # "called without torch.compile": deliberate on CPU, see above
