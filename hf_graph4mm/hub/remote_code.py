@@ -25,6 +25,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .pipeline_code import append_custom_pipelines, custom_pipelines, pipelines_for
+
 PACKAGE = "hf_graph4mm"
 
 # The Auto classes we map a model class under, when transformers has it registered there.
@@ -157,6 +159,23 @@ def _rewrite_site(site: _ImportSite, flat: dict[str, str], indent: str) -> list[
     return lines
 
 
+def _header(module_name: str) -> str:
+    return f"# Exported from {module_name} by hf_graph4mm.hub.remote_code for trust_remote_code loading.\n"
+
+
+def _check_not_taken(target: Path, module_name: str) -> None:
+    """Refuse to overwrite a file exported from another module (two exports that named files differently)."""
+    if not target.is_file():
+        return
+    with open(target, encoding="utf-8") as handle:
+        first_line = handle.readline()
+    if first_line.startswith("# Exported from ") and first_line != _header(module_name):
+        raise ValueError(
+            f"{target} already holds the export of another module ({first_line.split()[3]}), "
+            f"not of {module_name}; save into an empty folder"
+        )
+
+
 def _exported_source(module_name: str, flat: dict[str, str]) -> str:
     path = _module_file(module_name)
     source = path.read_text(encoding="utf-8")
@@ -167,8 +186,7 @@ def _exported_source(module_name: str, flat: dict[str, str]) -> str:
         first = lines[site.node.lineno - 1]
         indent = first[: len(first) - len(first.lstrip())]
         lines[site.node.lineno - 1 : site.node.end_lineno] = _rewrite_site(site, flat, indent)
-    header = f"# Exported from {module_name} by hf_graph4mm.hub.remote_code for trust_remote_code loading.\n"
-    return header + "\n".join(lines) + "\n"
+    return _header(module_name) + "\n".join(lines) + "\n"
 
 
 def export_code(classes: list[type], save_directory: str | os.PathLike) -> dict[str, str]:
@@ -188,7 +206,9 @@ def export_code(classes: list[type], save_directory: str | os.PathLike) -> dict[
     directory = Path(save_directory)
     directory.mkdir(parents=True, exist_ok=True)
     for module_name, name in flat.items():
-        (directory / f"{name}.py").write_text(_exported_source(module_name, flat), encoding="utf-8")
+        target = directory / f"{name}.py"
+        _check_not_taken(target, module_name)
+        target.write_text(_exported_source(module_name, flat), encoding="utf-8")
     return {cls.__name__: f"{flat[cls.__module__]}.{cls.__name__}" for cls in classes}
 
 
@@ -237,12 +257,21 @@ def add_remote_code(model, save_directory: str | os.PathLike, processor=None) ->
     mapped = auto_classes_of(model_class.config_class)
     if model_class not in mapped.values():  # not registered: at least AutoModel finds it
         mapped.setdefault("AutoModel", model_class)
+    pipelines = pipelines_for(model_class)
     classes = [model_class.config_class, *dict.fromkeys(mapped.values())]
+    classes += [entry.pipeline_class for entry in pipelines]
     processor_class = None
     if processor is not None and type(processor).__module__.startswith(PACKAGE + "."):
         processor_class = type(processor)
         classes.append(processor_class)
     references = export_code(classes, directory)
+    if pipelines:
+        config_reference = references[model_class.config_class.__name__]
+        append_custom_pipelines(
+            directory / f"{config_reference.split('.')[0]}.py",
+            model_class.config_class.__name__,
+            custom_pipelines(pipelines, references),
+        )
 
     auto_map = {"AutoConfig": references[model_class.config_class.__name__]}
     auto_map.update({name: references[cls.__name__] for name, cls in mapped.items()})

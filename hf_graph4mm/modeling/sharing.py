@@ -1,25 +1,23 @@
-"""What every hf-graph4mm model adds to ``save_pretrained`` / ``push_to_hub``.
+"""Extension points that let a layer above the models add to ``save_pretrained`` / ``push_to_hub``.
 
-``save_pretrained`` also writes self-contained copies of the model's code and the
-``auto_map`` so the folder loads *without* the package (``trust_remote_code=True``), and
-``push_to_hub`` uploads that folder together with a model card. The work itself lives in
-``hf_graph4mm.hub``; it is imported when a model is saved, not when it is defined, so the
-modeling code keeps no import-time dependency on the layer above it. Inside an exported
-copy (a checkpoint loaded without the package) ``hub`` does not exist and saving writes
-the weights only.
+The models know nothing of ``hf_graph4mm.hub``. They only run whatever is in
+:data:`MODEL_SAVE_HOOKS` after transformers has saved them, and hand ``push_to_hub`` to
+:data:`MODEL_PUSH_HOOKS` when something is there. ``hf_graph4mm.hub`` fills both when the
+package is imported: saving then also writes the model's code and ``auto_map`` (so the folder
+loads *without* the package, ``trust_remote_code=True``), and pushing uploads that folder with a
+model card. Inside an exported copy of this file (a checkpoint loaded without the package)
+nobody registers a hook: saving writes what transformers writes, and pushing is transformers'.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-
-def _hub_or_none():
-    try:
-        from .. import hub
-    except ImportError:  # running from an exported checkpoint's flat copy of this file
-        return None
-    return hub
+# hook(model, save_directory): runs after the weights and config are written.
+MODEL_SAVE_HOOKS: list[Callable[..., None]] = []
+# push(model, repo_id, *, commit_message, **kwargs) -> CommitInfo; the last one registered wins.
+MODEL_PUSH_HOOKS: list[Callable[..., object]] = []
 
 
 class ShareableModelMixin:
@@ -27,23 +25,21 @@ class ShareableModelMixin:
 
     def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
         result = super().save_pretrained(save_directory, *args, **kwargs)
-        hub = _hub_or_none()
         # Only the main process writes files under distributed training, as transformers does.
-        if hub is not None and kwargs.get("is_main_process", True):
-            hub.add_remote_code(self, save_directory)
+        if kwargs.get("is_main_process", True):
+            for hook in MODEL_SAVE_HOOKS:
+                hook(self, save_directory)
         return result
 
-    def push_to_hub(self, repo_id: str, *, processor=None, commit_message: str | None = None, **kwargs):
-        """Upload weights, exported code, checksums and a model card (README.md) in one commit.
+    def push_to_hub(self, repo_id: str, *args, commit_message: str | None = None, **kwargs):
+        """Upload the model to ``repo_id``; with hf-graph4mm imported, also its code and a model card.
 
         Args:
             repo_id: ``"org/name"``.
-            processor: saved alongside (a Graph4MM processor, or a GsiT text tokenizer).
-            kwargs: ``private``, ``token``, and model-card metadata (``datasets``, ``metrics``,
-                ``base_models``, ``license``).
+            kwargs: with the package, ``processor`` (saved alongside), ``private``, ``token`` and
+                model-card metadata (``datasets``, ``metrics``, ``base_models``, ``license``).
         """
-        hub = _hub_or_none()
-        if hub is None:
-            raise ImportError("push_to_hub needs the hf-graph4mm package (pip install hf-graph4mm)")
+        if not MODEL_PUSH_HOOKS:
+            return super().push_to_hub(repo_id, *args, commit_message=commit_message, **kwargs)
         message = commit_message or "Upload model with hf-graph4mm"
-        return hub.push_to_hub(self, repo_id, processor=processor, commit_message=message, **kwargs)
+        return MODEL_PUSH_HOOKS[-1](self, repo_id, *args, commit_message=message, **kwargs)

@@ -12,6 +12,7 @@ silently return the bare tokenizer.
 from transformers import AutoProcessor
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from ..hub.pipeline_code import register_pipeline_code
 from ..hub.safe_loading import safe_model_loader
 from ..modeling.graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration
 from ..modeling.gsit import GsiTForSequenceClassification
@@ -25,6 +26,12 @@ TASKS = {
     "zero-shot-node-classification": (ZeroShotNodeClassificationPipeline, Graph4MMForConditionalGeneration),
     "multimodal-sentiment-analysis": (MultimodalSentimentAnalysisPipeline, GsiTForSequenceClassification),
 }
+# the transformers Auto class each task's model loads with where the package is not installed
+REMOTE_AUTO_CLASS = {
+    "graph-text-generation": "AutoModelForImageTextToText",
+    "zero-shot-node-classification": "AutoModelForImageTextToText",
+    "multimodal-sentiment-analysis": "AutoModelForSequenceClassification",
+}
 
 AutoProcessor.register(Graph4MMConfig, Graph4MMProcessor, exist_ok=True)
 for _task, (_pipeline_class, _model_class) in TASKS.items():
@@ -33,6 +40,8 @@ for _task, (_pipeline_class, _model_class) in TASKS.items():
     PIPELINE_REGISTRY.register_pipeline(
         _task, pipeline_class=_pipeline_class, pt_model=_loader, type="multimodal"
     )
+    # saved checkpoints carry the task's code, for pipeline(..., trust_remote_code=True) without us
+    register_pipeline_code(_task, _pipeline_class, _model_class, REMOTE_AUTO_CLASS[_task])
 
 __all__ = [
     "TASKS",

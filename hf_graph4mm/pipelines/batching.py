@@ -40,6 +40,20 @@ class ItemListPipeline(Pipeline):
         )
         return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
 
+    def save_pretrained(self, save_directory, **kwargs):
+        """Save the model and its processor or tokenizer; their save hooks add the code (model,
+        processor and this pipeline's) and ``custom_pipelines``.
+
+        transformers' own version would copy only this file and its single-dot relative imports
+        (ours import across the package) and write ``custom_pipelines`` naming our checkpoint
+        loader, which does not exist without the package.
+        """
+        self.model.save_pretrained(save_directory, **kwargs)
+        for part in (getattr(self, "processor", None), self.tokenizer):
+            if part is not None:
+                part.save_pretrained(save_directory, **kwargs)
+                break
+
     def _move(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Tensors of a padded batch onto the pipeline's device."""
         return {key: value.to(self.device) if hasattr(value, "to") else value for key, value in batch.items()}

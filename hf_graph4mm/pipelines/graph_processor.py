@@ -26,7 +26,9 @@ def resolve_graph_processor(model, processor) -> Graph4MMProcessor:
                 "this pipeline needs a Graph4MMProcessor: pass processor=... or a model folder where "
                 "processor.save_pretrained() wrote processor_config.json"
             )
-    if not isinstance(processor, Graph4MMProcessor):
+    # by capability, not isinstance: loaded as remote code, the processor and this pipeline come
+    # from separate copies of the processing module (transformers keys local code by file hash)
+    if not all(hasattr(processor, name) for name in ("process_example", "num_query_tokens", "tokenizer")):
         raise ValueError(f"expected a Graph4MMProcessor, got {type(processor).__name__}")
     expected = getattr(model.config, "num_query_tokens", None)
     if expected is not None and processor.num_query_tokens != expected:

@@ -22,6 +22,9 @@ from .input_names import GRAPH_INPUT_NAMES
 from .subgraph import extract_subgraph
 
 IGNORE_INDEX = -100
+# hook(processor, save_directory), run after save_pretrained. Filled by the layer above
+# (hf_graph4mm.hub); processing never imports it. Empty in an exported copy of this file.
+PROCESSOR_SAVE_HOOKS: list = []
 
 
 class Graph4MMProcessor(ProcessorMixin):
@@ -273,14 +276,12 @@ class Graph4MMProcessor(ProcessorMixin):
         raise ValueError("cannot tell the processed image size from the image processor's crop_size / size")
 
     def save_pretrained(self, save_directory, *args, **kwargs):
-        """Save as transformers does, plus a copy of this processor's code so that
-        ``AutoProcessor.from_pretrained(folder, trust_remote_code=True)`` works without the package."""
+        """Save as transformers does, then run :data:`PROCESSOR_SAVE_HOOKS` (``hf_graph4mm.hub`` adds
+        this processor's code there, so that ``AutoProcessor.from_pretrained(folder,
+        trust_remote_code=True)`` works without the package)."""
         result = super().save_pretrained(save_directory, *args, **kwargs)
-        try:  # imported at save time: hub sits above processing; absent in an exported copy of this file
-            from ..hub.remote_code import add_processor_remote_code
-        except ImportError:
-            return result
-        add_processor_remote_code(self, save_directory)
+        for hook in PROCESSOR_SAVE_HOOKS:
+            hook(self, save_directory)
         return result
 
     def batch_decode(self, *args, **kwargs):
