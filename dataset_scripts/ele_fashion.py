@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from hf_graph4mm.data.ele_fashion import load_ele_fashion, load_ele_fashion_graph_dataset
-from hf_graph4mm.data.hub_upload import push_dataset_folder
+from hf_graph4mm.data.hub_upload import push_dataset_folder, write_dataset_card
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "ele_fashion.md"
 
@@ -54,13 +54,6 @@ def _read_label_names(path: Path | None) -> list[str] | None:
     return names
 
 
-def write_card(output_dir: Path, statistics: str) -> Path:
-    card = CARD_TEMPLATE.read_text(encoding="utf-8").replace("{{statistics}}", statistics)
-    path = output_dir / "README.md"
-    path.write_text(card, encoding="utf-8")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     options = dict(
@@ -91,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         f"- {split}: {dataset.num_rows} examples ({sum(dataset['is_seen_class'])} of seen classes)"
         for split, dataset in examples.items()
     ]
-    write_card(args.output_dir, "\n".join(lines))
+    write_dataset_card(
+        args.output_dir,
+        CARD_TEMPLATE,
+        {"default": examples, "graph": {"graph": graph}},
+        {"statistics": "\n".join(lines), "repo_id": args.push_to_hub or str(args.output_dir)},
+    )
     print("\n".join(lines))
     if args.push_to_hub:
         push_dataset_folder(

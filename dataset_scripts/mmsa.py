@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hf_graph4mm.data.hub_upload import push_dataset_folder
+from hf_graph4mm.data.hub_upload import push_dataset_folder, write_dataset_card
 from hf_graph4mm.data.mmsa import TEXT_INPUTS, load_mmsa
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "mmsa.md"
@@ -84,9 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         for column, feature in features.items()
         if column.endswith("_features")
     ]
-    card = CARD_TEMPLATE.read_text(encoding="utf-8")
-    card = card.replace("{{pretty_name}}", PRETTY_NAMES[name]).replace("{{statistics}}", "\n".join(lines))
-    (args.output_dir / "README.md").write_text(card, encoding="utf-8")
+    write_dataset_card(
+        args.output_dir,
+        CARD_TEMPLATE,
+        {"default": dataset},
+        {
+            "pretty_name": PRETTY_NAMES[name],
+            "statistics": "\n".join(lines),
+            "repo_id": args.push_to_hub or str(args.output_dir),
+        },
+    )
     print("\n".join(lines))
     if args.push_to_hub:
         push_dataset_folder(args.output_dir, args.push_to_hub, args.private, "Add MMSA parquet and card")

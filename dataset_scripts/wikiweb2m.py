@@ -17,8 +17,7 @@ import logging
 import os
 import sys
 
-import yaml
-
+from hf_graph4mm.data.hub_upload import write_dataset_card
 from hf_graph4mm.data.image_download import DEFAULT_USER_AGENT, download_images
 from hf_graph4mm.data.wikiweb2m import load_wikiweb2m, wikiweb2m_image_jobs
 
@@ -26,21 +25,10 @@ CARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cards", "wikiwe
 COMMANDS = ("build", "download-images")
 
 
-def write_card(dataset_dict, output_dir: str, card_template: str = CARD) -> str:
-    """The card template with this build's split sizes in its ``dataset_info``; returns its path."""
-    with open(card_template, encoding="utf-8") as handle:
-        _, header, body = handle.read().split("---\n", 2)
-    metadata = yaml.safe_load(header)
-    metadata["dataset_info"]["splits"] = [
-        {"name": split, "num_examples": len(dataset)} for split, dataset in dataset_dict.items()
-    ]
-    metadata["configs"][0]["data_files"] = [
-        entry for entry in metadata["configs"][0]["data_files"] if entry["split"] in dataset_dict
-    ]
-    path = os.path.join(output_dir, "README.md")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("---\n" + yaml.safe_dump(metadata, sort_keys=False) + "---\n" + body)
-    return path
+def write_card(dataset_dict, output_dir: str, card_template: str = CARD, repo_id: str | None = None) -> str:
+    """The card template with this build's features and split sizes in its ``dataset_info``; returns its path."""
+    replacements = {"repo_id": repo_id or output_dir}
+    return os.fspath(write_dataset_card(output_dir, card_template, {"default": dataset_dict}, replacements))
 
 
 def build(args: argparse.Namespace) -> None:
@@ -60,7 +48,7 @@ def build(args: argparse.Namespace) -> None:
         os.makedirs(os.path.join(args.output_dir, "data"), exist_ok=True)
         for split, dataset in dataset_dict.items():
             dataset.to_parquet(os.path.join(args.output_dir, "data", f"{split}-00000-of-00001.parquet"))
-    card = write_card(dataset_dict, args.output_dir)
+    card = write_card(dataset_dict, args.output_dir, repo_id=args.push_to_hub)
     print(
         f"wrote {', '.join(f'{s}: {len(d)}' for s, d in dataset_dict.items())} examples to {args.output_dir}"
     )
