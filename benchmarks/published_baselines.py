@@ -1,0 +1,307 @@
+"""Our GsiT and Hop-Diffused Attention against the published formulations, side by side on CPU.
+
+    python benchmarks/published_baselines.py [--threads 2] [--repeats 3] [--models gsit graph4mm]
+
+The published models are re-implemented in ``benchmarks/published_reference.py``. All rows of
+a table run in this one process, on the same inputs, one after another:
+
+* GsiT: one full training step (forward, L1 loss, backward, AdamW step) of the whole model at
+  the MOSI lengths (text/audio/vision 50/375/500, BERT text features precomputed, every step
+  real: the published code has no padding mask), batch 8 and 32. The published model holds
+  our model's weights (``published_gsit_from_ours``).
+* Graph4MM: the structure module alone, forward + backward, d 768, 12 heads, on random
+  symmetric graphs with self-loops (B8 x N12 and B128 x N32). Published ``steps`` counts the
+  series terms (steps 4 = i 0..3), so our K = 3 is the like-for-like row; K = 4 is shown too.
+  The floor row is the cost of our module's own q and k projections (two 768 x 768 Linear).
+
+Columns: time = fastest of ``--repeats`` runs after two warm-ups (``benchmarks.attention.best_time``);
+peak = largest live torch CPU allocation during one run (``cpu_peak_bytes``); both also as a
+ratio to the published row (below 1 = less than published).
+Before the timings a float64 check prints how far each formulation is from ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import inspect
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.attention import best_time, cpu_peak_bytes  # noqa: E402
+from benchmarks.published_reference import (  # noqa: E402
+    PublishedAttentionDiffusion,
+    published_gsit_from_ours,
+)
+from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
+from hf_graph4mm.modeling.graph4mm.hop_attention import build_structure_module  # noqa: E402
+
+BACKENDS = ("eager", "sdpa", "flex_attention")
+MOSI_LENGTHS = {"text": 50, "audio": 375, "vision": 500}
+
+
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().strip()
+
+
+def scaled_queries(model: GsiTForSequenceClassification) -> GsiTForSequenceClassification:
+    """A copy whose q projections carry an extra ``1/sqrt(head_dim)``: our scores then scale by
+    ``1/head_dim``, the published double scaling."""
+    scaled = copy.deepcopy(model)
+    with torch.no_grad():
+        for module in scaled.modules():
+            if hasattr(module, "q_proj") and hasattr(module, "head_dim"):
+                module.q_proj.weight.mul_(module.head_dim**-0.5)
+                module.q_proj.bias.mul_(module.head_dim**-0.5)
+    return scaled
+
+
+# ----------------------------------------------------------------------------------- float64 checks
+def check_gsit() -> None:
+    """Max |published - ours| of the logits, float64, eval, no padding, a small random model."""
+    torch.manual_seed(0)
+    config = GsiTConfig(
+        text_dim=12,
+        audio_dim=3,
+        vision_dim=4,
+        hidden_size=16,
+        num_attention_heads=4,
+        num_layers=2,
+        initializer_range=0.5,
+    )
+    ours = GsiTForSequenceClassification(config).double().eval()
+    inputs = {
+        "text_features": torch.randn(3, 9, 12, dtype=torch.float64),
+        "audio_features": torch.randn(3, 11, 3, dtype=torch.float64),
+        "vision_features": torch.randn(3, 8, 4, dtype=torch.float64),
+    }
+    single = published_gsit_from_ours(ours, double_scaling=False).eval()(**inputs)
+    double = published_gsit_from_ours(ours).eval()(**inputs)
+    with torch.no_grad():
+        for name in ("eager", "sdpa"):
+            ours.set_attn_implementation(name)
+            plain = ours(**inputs).logits
+            rescaled = scaled_queries(ours)(**inputs).logits
+            print(
+                f"# GsiT float64 check ({name}): |published(single scaling) - ours| = "
+                f"{(single - plain).abs().max():.1e}; |published - ours with q scaled 1/sqrt(head_dim)| = "
+                f"{(double - rescaled).abs().max():.1e}; |published - ours| = {(double - plain).abs().max():.1e} "
+                "(the double-scaling quirk)"
+            )
+
+
+def random_graph(batch: int, nodes: int, generator: torch.Generator, density: float = 0.3) -> torch.Tensor:
+    """``[batch, nodes, nodes]`` bool: symmetric, self-loops on."""
+    adjacency = torch.rand(batch, nodes, nodes, generator=generator) < density
+    return adjacency | adjacency.transpose(1, 2) | torch.eye(nodes, dtype=torch.bool)
+
+
+def set_structure_backend(module: torch.nn.Module, config: Graph4MMConfig, name: str) -> dict:
+    """Select ``name`` the way the module reads it; returns the extra forward kwargs (old API)."""
+    config._attn_implementation = name
+    if "implementation" in inspect.signature(module.forward).parameters:
+        return {"implementation": name}
+    return {}
+
+
+def structure_module(num_steps: int, width: int = 768, heads: int = 12, name: str = "eager"):
+    config = Graph4MMConfig(
+        qformer_config={"hidden_size": width, "num_attention_heads": heads, "intermediate_size": 4 * width},
+        diffusion_steps=num_steps,
+    )
+    module = build_structure_module(config, True)
+    return module, set_structure_backend(module, config, name)
+
+
+def check_graph4mm() -> None:
+    """Batch mixing, float64: how far sample 0's output moves when only sample 1's features change."""
+    generator = torch.Generator().manual_seed(0)
+    hidden = torch.randn(4, 6, 32, generator=generator, dtype=torch.float64)
+    adjacency = random_graph(4, 6, generator)
+    changed = hidden.clone()
+    changed[1] += torch.randn(6, 32, generator=generator, dtype=torch.float64)
+    torch.manual_seed(0)
+    published = PublishedAttentionDiffusion(32, 4, steps=4).double()
+    ours, kwargs = structure_module(3, width=32, heads=4)
+    ours = ours.double()
+    mask, hops = torch.ones(4, 6, dtype=torch.bool), torch.zeros(4, 6, dtype=torch.long)
+    with torch.no_grad():
+        moved_published = (published(changed, adjacency.double()) - published(hidden, adjacency.double()))[0]
+        moved_ours = (
+            ours(changed, mask, adjacency, hops, **kwargs) - ours(hidden, mask, adjacency, hops, **kwargs)
+        )[0]
+    print(
+        f"# Graph4MM float64 batch-mixing check: changing sample 1 moves sample 0's output by "
+        f"{moved_published.abs().max():.1e} (published) and {moved_ours.abs().max():.1e} (ours)"
+    )
+
+
+# --------------------------------------------------------------------------------------- tables
+# Our backends warn once per process (e.g. flex_attention falling back to sdpa when training on
+# CPU): remember each row kind's warnings so later tables still show them.
+_NOTES: dict[str, str] = {}
+
+
+def measure(run, inputs, needs_grad, repeats, kind: str = ""):
+    """(seconds, peak bytes, note): the note is the warnings the run raised (shortened)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seconds = best_time(run, inputs, needs_grad, "cpu", repeats)
+        peak = cpu_peak_bytes(run, inputs, needs_grad)
+    note = "; ".join(sorted({str(w.message).split(" (same numbers)")[0][:140] for w in caught}))
+    if kind and note:
+        _NOTES.setdefault(kind, note)
+    elif kind:
+        note = _NOTES.get(kind, "")
+    return seconds, peak, note
+
+
+def print_table(title: str, rows: list[tuple[str, float | None, int | None, str]]) -> None:
+    print(f"\n{title}")
+    print("| row | time ms | time / published | peak MiB | peak / published | note |")
+    print("|---|---|---|---|---|---|")
+    base_time, base_peak = rows[0][1], rows[0][2]
+    for name, seconds, peak, note in rows:
+        if seconds is None:
+            print(f"| {name} | - | - | - | - | {note} |")
+            continue
+        print(
+            f"| {name} | {seconds * 1e3:.1f} | {seconds / base_time:.2f} | {peak / 2**20:.1f} | "
+            f"{peak / base_peak:.2f} | {note} |",
+            flush=True,
+        )
+
+
+def train_step(model, optimizer, forward):
+    def run():
+        optimizer.zero_grad(set_to_none=True)
+        loss = forward(model)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return run
+
+
+def gsit_table(batch: int, repeats: int) -> None:
+    torch.manual_seed(0)
+    config = GsiTConfig()  # the published MOSI setting
+    base = GsiTForSequenceClassification(config)
+    generator = torch.Generator().manual_seed(1)
+    inputs = {
+        f"{m}_features": torch.randn(batch, MOSI_LENGTHS[m], config.feature_dims[m], generator=generator)
+        for m in ("text", "audio", "vision")
+    }
+    labels = torch.randn(batch, generator=generator)
+
+    def adamw(model):
+        return torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=1e-3)
+
+    published = published_gsit_from_ours(base).train()
+    forward = lambda m: torch.nn.functional.l1_loss(m(**inputs).view(-1), labels)  # noqa: E731
+    rows = [
+        (
+            "published (bmm per segment pair, no padding mask)",
+            *measure(train_step(published, adamw(published), forward), (), False, repeats),
+        )
+    ]
+    del published
+    variants = [(name, name, {}) for name in BACKENDS]
+    variants.append(("sdpa, attention_dropout 0 (as published)", "sdpa", {"attention_dropout": 0.0}))
+    for label, name, overrides in variants:
+        try:
+            model = GsiTForSequenceClassification(GsiTConfig(**overrides))
+            model.load_state_dict(base.state_dict())
+            model.set_attn_implementation(name)
+            model.train()
+            ours_forward = lambda m: m(**inputs, labels=labels).loss  # noqa: E731
+            step = train_step(model, adamw(model), ours_forward)
+            rows.append((f"ours {label}", *measure(step, (), False, repeats, kind=f"gsit {name}")))
+        except Exception as error:  # one backend failing must not hide the others
+            rows.append((f"ours {label}", None, None, f"failed: {type(error).__name__}: {str(error)[:150]}"))
+    print_table(
+        f"GsiT train step (fwd + L1 + bwd + AdamW), MOSI 50/375/500, batch {batch}, "
+        f"{torch.get_num_threads()} threads",
+        rows,
+    )
+
+
+def graph4mm_table(batch: int, nodes: int, repeats: int) -> None:
+    generator = torch.Generator().manual_seed(0)
+    hidden = torch.randn(batch, nodes, 768, generator=generator).requires_grad_(True)
+    adjacency = random_graph(batch, nodes, generator)
+    graph = adjacency.float()
+    mask, hops = torch.ones(batch, nodes, dtype=torch.bool), torch.zeros(batch, nodes, dtype=torch.long)
+    rows = []
+    for steps in (4, 3):
+        torch.manual_seed(0)
+        published = PublishedAttentionDiffusion(768, 12, steps=steps)
+        label = "published AttentionDiffusion" + (" steps 4 (i=0..3)" if steps == 4 else " steps 3 (i=0..2)")
+        rows.append((label, *measure(lambda p=published: p(hidden, graph), (hidden,), True, repeats)))
+    for num_steps in (3, 4):
+        for name in BACKENDS:
+            try:
+                torch.manual_seed(0)
+                module, kwargs = structure_module(num_steps, name=name)
+                run = lambda m=module, k=kwargs: m(hidden, mask, adjacency, hops, **k)  # noqa: E731
+                rows.append(
+                    (
+                        f"ours K={num_steps} {name}",
+                        *measure(run, (hidden,), True, repeats, kind=f"hop {name}"),
+                    )
+                )
+            except Exception as error:
+                rows.append(
+                    (
+                        f"ours K={num_steps} {name}",
+                        None,
+                        None,
+                        f"failed: {type(error).__name__}: {str(error)[:150]}",
+                    )
+                )
+    torch.manual_seed(0)
+    query, key = torch.nn.Linear(768, 768), torch.nn.Linear(768, 768)
+    rows.append(
+        (
+            "floor: our q and k projections only",
+            *measure(lambda: query(hidden) + key(hidden), (hidden,), True, repeats),
+        )
+    )
+    print_table(
+        f"Graph4MM structure module, fwd + bwd, d 768, 12 heads, B{batch} x N{nodes}, "
+        f"{torch.get_num_threads()} threads",
+        rows,
+    )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--models", nargs="+", choices=["gsit", "graph4mm"], default=["gsit", "graph4mm"])
+    parser.add_argument("--gsit-batches", nargs="+", type=int, default=[8, 32])
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(
+        f"# torch {torch.__version__}, CPU, {torch.get_num_threads()} threads; loadavg at start: {loadavg()}"
+    )
+    if "gsit" in args.models:
+        check_gsit()
+    if "graph4mm" in args.models:
+        check_graph4mm()
+    if "graph4mm" in args.models:
+        for batch, nodes in ((8, 12), (128, 32)):
+            graph4mm_table(batch, nodes, 2 * args.repeats if batch == 8 else args.repeats)
+    if "gsit" in args.models:
+        for batch in args.gsit_batches:
+            gsit_table(batch, args.repeats)
+    print(f"\n# loadavg at end: {loadavg()}")
+
+
+if __name__ == "__main__":
+    main()
