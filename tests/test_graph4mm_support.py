@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import torch
+from tiny_configs import IMAGE_TOKEN_ID, VOCAB_SIZE, tiny_graph4mm_config  # noqa: F401  (re-exported)
 
 from hf_graph4mm import Graph4MMConfig
-from hf_graph4mm.tiny import TINY_IMAGE_SIZE, tiny_clip_vision_config, tiny_llama_config, tiny_opt_config
+from hf_graph4mm.tiny import TINY_IMAGE_SIZE
 
-VOCAB_SIZE = 261  # the tiny tokenizer: 4 specials + 256 bytes + <image>
-IMAGE_TOKEN_ID = 260
 PAD, BOS, EOS = 0, 1, 2
-
-
-def tiny_config(backbone: str = "opt", **overrides) -> Graph4MMConfig:
-    text_config = (tiny_opt_config if backbone == "opt" else tiny_llama_config)(VOCAB_SIZE)
-    kwargs = dict(
-        vision_config=tiny_clip_vision_config(),
-        text_config=text_config,
-        qformer_config=dict(
-            hidden_size=16,
-            num_attention_heads=2,
-            intermediate_size=32,
-            hidden_dropout_prob=0.0,
-            attention_probs_dropout_prob=0.0,
-        ),
-        image_token_id=IMAGE_TOKEN_ID,
-        num_query_tokens_per_image=2,
-        max_image_nodes=3,
-        max_text_nodes=4,
-    )
-    kwargs.update(overrides)
-    return Graph4MMConfig(**kwargs)
+tiny_config = tiny_graph4mm_config
 
 
 def random_adjacency(generator, num_real: int, num_slots: int, edge_prob: float = 0.5) -> torch.Tensor:

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from tiny_configs import tiny_gsit_config
 
 from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification, GsiTModel
 from hf_graph4mm.kernels import resolve_pattern
@@ -109,13 +110,12 @@ def test_counts_match_a_hand_derivation_at_other_sizes(fusion, tie_layers):
 
 
 def tiny_config(**overrides) -> GsiTConfig:
+    """One layer, no dropout, eager, the default conv kernels: the case where the equivalences are exact."""
     values = dict(
-        text_dim=12,
-        audio_dim=5,
-        vision_dim=7,
-        hidden_size=16,
-        num_attention_heads=2,
         num_layers=1,
+        text_kernel_size=5,
+        audio_kernel_size=5,
+        vision_kernel_size=5,
         embedding_dropout=0.0,
         attention_dropout=0.0,
         activation_dropout=0.0,
@@ -123,7 +123,7 @@ def tiny_config(**overrides) -> GsiTConfig:
         attn_implementation="eager",
     )
     values.update(overrides)
-    return GsiTConfig(**values)
+    return tiny_gsit_config(**values)
 
 
 def _segments(batch=3, lengths=(5, 4, 6), width=16, seed=0):

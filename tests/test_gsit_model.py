@@ -3,28 +3,14 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_configs import GSIT_DIMS, tiny_gsit_config
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
 from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification, GsiTModel
 from hf_graph4mm.modeling.gsit.layers_gsit import lengths_after_conv
 
-DIMS = {"text": 12, "audio": 5, "vision": 7}
-
-
-def tiny_config(**overrides) -> GsiTConfig:
-    values = dict(
-        text_dim=DIMS["text"],
-        audio_dim=DIMS["audio"],
-        vision_dim=DIMS["vision"],
-        hidden_size=16,
-        num_attention_heads=2,
-        num_layers=2,
-        text_kernel_size=3,
-        audio_kernel_size=5,
-        vision_kernel_size=1,
-    )
-    values.update(overrides)
-    return GsiTConfig(**values)
+DIMS = GSIT_DIMS
+tiny_config = tiny_gsit_config
 
 
 def random_batch(batch=3, times=(9, 12, 8), seed=0):
