@@ -256,7 +256,8 @@ def test_bundled_sample_is_small_and_loads(tmp_path):
 
 
 def test_batches_feed_gsit_forward(tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
+
     from hf_graph4mm.modeling.gsit import GsiTConfig, GsiTForSequenceClassification
 
     dataset = load_mmsa(SAMPLE_PICKLE, cache_dir=tmp_path / "cache")["train"]

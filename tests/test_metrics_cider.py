@@ -3,11 +3,10 @@
 import math
 import random
 
+import pycocoevalcap.cider.cider as coco_cider  # a test dependency: missing is an error, not a skip
 import pytest
 
 from hf_graph4mm.metrics import Cider, cider
-
-coco_cider = pytest.importorskip("pycocoevalcap.cider.cider")
 
 
 def pycocoevalcap_scores(predictions, references, sigma=6.0):
