@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -17,6 +16,7 @@ import pytest
 import torch
 import yaml
 from PIL import Image
+from test_dataset_scripts_support import load_dataset_script
 
 from hf_graph4mm.data.ele_fashion import (
     DEFAULT_LABEL_NAMES,
@@ -28,8 +28,6 @@ from hf_graph4mm.data.ele_fashion import (
     write_ele_fashion_sample,
 )
 from hf_graph4mm.processing import extract_subgraph
-
-REPO = Path(__file__).resolve().parents[1]
 
 # A hand-made release: 6 products. Node index -> raw id is deliberately not sorted.
 RAW_IDS = ["B0F", "B0A", "B0E", "B0B", "B0D", "B0C"]
@@ -229,15 +227,6 @@ def test_bundled_sample_matches_its_generator_and_the_protocol(tmp_path):
             assert parsed.label_names[label] in parsed.graph.texts[node]
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"dataset_script_{name}", REPO / "dataset_scripts" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_script_writes_both_configs_and_card_and_pushes(release, tmp_path):
     import datasets
     from huggingface_hub import HfApi
@@ -251,7 +240,7 @@ def test_script_writes_both_configs_and_card_and_pushes(release, tmp_path):
         mock.patch.object(HfApi, "create_repo") as create_repo,
         mock.patch.object(HfApi, "create_commit") as create_commit,
     ):
-        assert _load_script("ele_fashion").main(argv) == 0
+        assert load_dataset_script("ele_fashion").main(argv) == 0
     assert create_repo.call_args.args[0] == "org/ele"
     uploaded = {op.path_in_repo for op in create_commit.call_args.kwargs["operations"]}
     assert uploaded == {"README.md", "graph/graph.parquet"} | {
@@ -269,7 +258,7 @@ def test_script_writes_both_configs_and_card_and_pushes(release, tmp_path):
 
 
 def test_make_sample_data_reproduces_the_committed_samples(tmp_path, capsys):
-    script = _load_script("make_sample_data")
+    script = load_dataset_script("make_sample_data")
     assert script.main(["--out-dir", str(tmp_path), "--only", "ele_fashion", "mmsa"]) == 0
     for name in ("ele_fashion", "mmsa"):
         committed = script.SAMPLE_DATA / name

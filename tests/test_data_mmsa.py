@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 import os
 import pickle
 from pathlib import Path
@@ -12,11 +11,10 @@ from unittest import mock
 import numpy as np
 import pytest
 import yaml
+from test_dataset_scripts_support import load_dataset_script
 
 from hf_graph4mm.data.mmsa import SAMPLE_PICKLE, load_mmsa, read_mmsa_pickle, write_mmsa_pickle
 from hf_graph4mm.data.safe_pickle import UnsafePickleError, safe_load_pickle
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _split(count: int, offset: int, text_len: int = 4, audio=(5, 2), vision=(6, 3), lengths=True) -> dict:
@@ -277,21 +275,12 @@ def test_batches_feed_gsit_forward(tmp_path):
     torch.testing.assert_close(output.loss, expected)
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"dataset_script_{name}", REPO / "dataset_scripts" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_script_writes_parquet_and_card_and_pushes(mosi_pickle, tmp_path):
     import datasets
     from huggingface_hub import HfApi
 
     path, _ = mosi_pickle
-    script = _load_script("mmsa")
+    script = load_dataset_script("mmsa")
     out = tmp_path / "out"
     with (
         mock.patch.object(HfApi, "create_repo") as create_repo,

@@ -9,7 +9,6 @@ online ``load_dataset("org/name")`` leaves, so that is the cache seeded here.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pickle
 import re
@@ -19,6 +18,7 @@ import datasets
 import numpy as np
 import pytest
 import yaml
+from test_dataset_scripts_support import load_dataset_script
 from test_pipelines_support import run_without_package
 
 from hf_graph4mm.data.ele_fashion import SAMPLE_RAW_DIR, read_ele_fashion
@@ -77,15 +77,6 @@ print("SUMMARY" + json.dumps(summary, default=lambda value: value.tolist()))
 """
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"dataset_script_{name}", REPO / "dataset_scripts" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _bare_check(out: Path, repo_id: str, tmp_path: Path) -> dict:
     hf_home = tmp_path / "hf_home"
     env = {
@@ -118,7 +109,7 @@ def test_wikiweb2m_card_and_parquet_load_without_the_package_and_graphs_decode(t
         "--cache-dir",
         str(tmp_path / "c"),
     ]
-    assert _load_script("wikiweb2m").main(argv) == 0
+    assert load_dataset_script("wikiweb2m").main(argv) == 0
     original = load_wikiweb2m(WIKIWEB2M_SAMPLE, cache_dir=tmp_path / "c")
 
     summary = _bare_check(out, "org/wikiweb2m-graphs", tmp_path)
@@ -143,7 +134,7 @@ def test_ele_fashion_configs_load_without_the_package_and_the_graph_decodes(tmp_
     out = tmp_path / "out"
     argv = ["--raw-dir", str(SAMPLE_RAW_DIR), "--output-dir", str(out), "--seen-classes", "0,1,2,3,4,5",
             "--cache-dir", str(tmp_path / "c")]  # fmt: skip
-    assert _load_script("ele_fashion").main(argv) == 0
+    assert load_dataset_script("ele_fashion").main(argv) == 0
     release = read_ele_fashion(SAMPLE_RAW_DIR)
 
     summary = _bare_check(out, "org/ele-fashion", tmp_path)
@@ -171,7 +162,7 @@ def test_mmsa_parquet_loads_without_the_package_and_feeds_torch(tmp_path):
 
     out = tmp_path / "out"
     argv = ["--raw-dir", str(SAMPLE_PICKLE), "--output-dir", str(out), "--cache-dir", str(tmp_path / "c")]
-    assert _load_script("mmsa").main(argv) == 0
+    assert load_dataset_script("mmsa").main(argv) == 0
     header = yaml.safe_load((out / "README.md").read_text().split("---\n")[1])
     assert header["pretty_name"].startswith("CMU-MOSI")
 
@@ -200,7 +191,7 @@ def test_mmsa_parquet_loads_without_the_package_and_feeds_torch(tmp_path):
         "--cache-dir",
         str(tmp_path / "c2"),
     ]
-    assert _load_script("mmsa").main(argv) == 0
+    assert load_dataset_script("mmsa").main(argv) == 0
     reloaded = datasets.load_dataset(str(tmp_path / "partial"), cache_dir=str(tmp_path / "pq"))
     assert {s: d.num_rows for s, d in reloaded.items()} == {"train": 4, "validation": 2}
 
