@@ -17,6 +17,7 @@ from huggingface_hub import HfApi
 from test_pipelines_support import run_without_package, seed_hub_cache, tiny_graph4mm, tiny_gsit
 
 from hf_graph4mm.hub import push_to_hub
+from hf_graph4mm.kernels import ATTENTION_IMPLEMENTATIONS
 
 GRAPH4MM_REPO = "org/tiny-graph4mm"
 GSIT_REPO = "org/tiny-gsit"
@@ -113,7 +114,9 @@ def test_card_metadata(pushed_graph4mm):
     assert metadata["metrics"] == ["bleu", "rouge_l"]
     assert {"hf-graph4mm", "graph4mm", "custom_code"} <= set(metadata["tags"])
     assert "| rouge_l | 0.4076 |" in files["README.md"].decode()
-    assert len(snippets) == 2 and all(GRAPH4MM_REPO in snippet for snippet in snippets)
+    # with the package; without it: one pipeline per task, then the model and processor alone
+    assert len(snippets) == 4 and all(GRAPH4MM_REPO in snippet for snippet in snippets)
+    assert [snippet.count("trust_remote_code=True") for snippet in snippets] == [0, 1, 1, 2]
 
 
 def test_card_snippet_with_the_package_runs_from_the_offline_cache(pushed_graph4mm, tmp_path, monkeypatch):
@@ -134,7 +137,7 @@ def test_card_snippet_without_the_package_runs_from_the_offline_cache(pushed_gra
     files = pushed_graph4mm.commits[0][2]
     hf_home = tmp_path / "hf_home"
     seed_hub_cache(hf_home, GRAPH4MM_REPO, files)
-    snippet = card_parts(files["README.md"])[1][1]
+    snippet = card_parts(files["README.md"])[1][3]  # the model and processor alone
     graph = {
         "nodes": [{"text": "A page about cats."}, {"text": "Cats sleep sixteen hours a day."}],
         "edges": [[0, 1]],
@@ -169,11 +172,9 @@ def test_gsit_card_snippet_runs_from_the_offline_cache(tmp_path, monkeypatch):
     assert metadata["pipeline_tag"] == "text-classification" and metadata["metrics"] == ["mae"]
     assert "base_model" not in metadata  # a model built from scratch has none
     seed_hub_cache(tmp_path, GSIT_REPO, files)
-    torch.manual_seed(0)
-    numpy_seed = "import numpy as np\nnp.random.seed(0)\n"
-    printed = run_snippet(numpy_seed + snippets[0], tmp_path, monkeypatch)
+    printed = run_snippet(snippets[0], tmp_path, monkeypatch)  # seeds its own numpy generator
     in_memory = snippets[0].replace(f'model="{GSIT_REPO}"', "model=MODEL")
-    reference = run_snippet(numpy_seed + in_memory, tmp_path, monkeypatch, MODEL=model)
+    reference = run_snippet(in_memory, tmp_path, monkeypatch, MODEL=model)
     # the cached and the in-memory model may take different CPU matmul paths: labels must agree
     # exactly, scores only to float32 rounding
     assert_same_predictions(printed, reference)
@@ -199,3 +200,14 @@ def test_model_push_to_hub_method_uploads_the_card_and_code(monkeypatch):
     assert {"README.md", "config.json", "model.safetensors", "modeling_gsit.py"} <= set(files)
     metadata, _ = card_parts(files["README.md"])
     assert metadata["library_name"] == "transformers" and metadata["datasets"] == ["org/mosi"]
+    assert "multimodal_sentiment_analysis.py" in files  # the pipeline's code too
+
+
+def test_card_lists_every_attention_backend(pushed_graph4mm):
+    """The card names each backend the package has, and says what "triton" needs."""
+    readme = pushed_graph4mm.commits[0][2]["README.md"].decode()
+    section = readme.split("## Attention backends")[1]
+    for name in ATTENTION_IMPLEMENTATIONS:
+        assert f'`"{name}"`' in section, name
+    (triton_row,) = [line for line in section.splitlines() if '`"triton"`' in line]
+    assert "GPU" in triton_row

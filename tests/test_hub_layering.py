@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 import hf_graph4mm
-from hf_graph4mm.hub.save_hooks import export_model_code, export_processor_code, install_save_hooks, push_model
+from hf_graph4mm.hub.save_hooks import (
+    export_model_code,
+    export_processor_code,
+    install_save_hooks,
+    push_model,
+)
 from hf_graph4mm.modeling.sharing import MODEL_PUSH_HOOKS, MODEL_SAVE_HOOKS
 from hf_graph4mm.processing.processor import PROCESSOR_SAVE_HOOKS
 
@@ -60,7 +65,11 @@ def hub_imports(source: str, module: str, is_package: bool) -> list[str]:
         ("from ..hub import x", "hf_graph4mm.processing", True),
         ("import hf_graph4mm.hub.sharing", "hf_graph4mm.modeling.sharing", False),
         ("from hf_graph4mm import hub", "hf_graph4mm.modeling.sharing", False),
-        ("import importlib\nimportlib.import_module('hf_graph4mm.hub')", "hf_graph4mm.modeling.sharing", False),
+        (
+            "import importlib\nimportlib.import_module('hf_graph4mm.hub')",
+            "hf_graph4mm.modeling.sharing",
+            False,
+        ),
     ],
 )
 def test_the_checker_sees_every_spelling(source, module, is_package):
@@ -68,11 +77,15 @@ def test_the_checker_sees_every_spelling(source, module, is_package):
 
 
 def test_the_checker_passes_sibling_imports():
-    assert not hub_imports("from ..kernels import x\nfrom .hub_like import y", "hf_graph4mm.modeling.sharing", False)
+    assert not hub_imports(
+        "from ..kernels import x\nfrom .hub_like import y", "hf_graph4mm.modeling.sharing", False
+    )
 
 
 def test_modeling_and_processing_never_import_the_hub():
-    files = sorted((PACKAGE_ROOT / "modeling").rglob("*.py")) + sorted((PACKAGE_ROOT / "processing").rglob("*.py"))
+    files = sorted((PACKAGE_ROOT / "modeling").rglob("*.py")) + sorted(
+        (PACKAGE_ROOT / "processing").rglob("*.py")
+    )
     assert len(files) > 10  # the walk found the packages
     offenders = {}
     for path in files:

@@ -32,6 +32,16 @@ def test_generation_matches_model_generate(generator):
     assert output == [{"generated_text": expected[0]}]
 
 
+def test_return_tensors_gives_the_generated_token_ids(generator):
+    model, processor = tiny_graph4mm()
+    graph = sample_graph()
+    batch = processor(graphs=graph, targets=3, padding_side="left")
+    with torch.no_grad():
+        expected = model.generate(**batch, max_new_tokens=5)[0].tolist()
+    output = generator(graph, target=3, max_new_tokens=5, return_tensors=True)
+    assert output == [{"generated_token_ids": expected}]
+
+
 def test_batched_generation_and_generate_kwargs(generator):
     model, processor = tiny_graph4mm()
     graph = sample_graph()

@@ -32,7 +32,13 @@ def test_plain_dict_equals_the_multimodal_graph(generator, photo):
     path, image = photo
     texts = ["a cat page", None, "cats sleep", "the end"]
     edges = [[0, 1], [1, 2], [2, 3]]
-    plain = {"texts": texts, "images": [None, path, image, None], "edges": edges, "target": 2, "prompt": "Say:"}
+    plain = {
+        "texts": texts,
+        "images": [None, path, image, None],
+        "edges": edges,
+        "target": 2,
+        "prompt": "Say:",
+    }
     graph = MultimodalGraph(texts=texts, images=[None, image, image, None], edges=edges)
     expected = generator({"graph": graph, "target": 2, "prompt": "Say:"}, max_new_tokens=4)
     assert generator(plain, max_new_tokens=4) == expected
@@ -43,7 +49,9 @@ def test_plain_dict_equals_the_multimodal_graph(generator, photo):
 
 def test_plain_dict_keeps_its_edges():
     """Edges of a plain dict reach the graph (MultimodalGraph.from_dict would read edge_source/edge_target)."""
-    graph, target, prompt = parse_graph_input({"texts": ["a", "b", "c"], "edges": [[0, 2], [2, 1]], "target": 1})
+    graph, target, prompt = parse_graph_input(
+        {"texts": ["a", "b", "c"], "edges": [[0, 2], [2, 1]], "target": 1}
+    )
     assert graph.edge_index.tolist() == [[0, 2], [2, 1]]
     assert (target, prompt) == (1, None)
     edgeless, _, _ = parse_graph_input({"images": [Image.new("RGB", (4, 4))], "target": 0})
@@ -55,13 +63,25 @@ def test_plain_dict_keeps_its_edges():
     [
         ({"texts": ["a", 3], "edges": [], "target": 0}, r"texts\[1\] must be a string or None, got int"),
         ({"texts": "a b", "target": 0}, "texts must be a list"),
-        ({"texts": ["a", None], "images": [None, "https://x.org/a.jpg"], "target": 0}, r"images\[1\] is a URL"),
-        ({"texts": ["a", None], "images": [None, "missing.jpg"], "target": 0}, r"images\[1\]: there is no file"),
+        (
+            {"texts": ["a", None], "images": [None, "https://x.org/a.jpg"], "target": 0},
+            r"images\[1\] is a URL",
+        ),
+        (
+            {"texts": ["a", None], "images": [None, "missing.jpg"], "target": 0},
+            r"images\[1\]: there is no file",
+        ),
         ({"texts": ["a", None], "images": [None, 7], "target": 0}, r"images\[1\] must be a file path"),
         ({"texts": ["a", "b"], "images": [None], "target": 0}, "texts has 2 entries but images has 1"),
-        ({"texts": ["a", None], "images": [None, None], "target": 0}, r"node 1 has neither a text \(texts\[1\]\)"),
+        (
+            {"texts": ["a", None], "images": [None, None], "target": 0},
+            r"node 1 has neither a text \(texts\[1\]\)",
+        ),
         ({"texts": ["a", "b"], "edges": [[0, 1], [1]], "target": 0}, r"edges\[1\] must be a pair"),
-        ({"texts": ["a", "b"], "edges": [[0, 1], [1, 5]], "target": 0}, r"edges\[1\] = \[1, 5\]: there is no node 5"),
+        (
+            {"texts": ["a", "b"], "edges": [[0, 1], [1, 5]], "target": 0},
+            r"edges\[1\] = \[1, 5\]: there is no node 5",
+        ),
         ({"texts": ["a", "b"], "edges": [[0, "1"]], "target": 0}, r"edges\[0\] .*must be integers"),
         ({"texts": ["a", "b"], "edges": "0-1", "target": 0}, "edges must be a list of"),
         ({"texts": ["a"], "edge": [[0, 0]], "target": 0}, r"unknown input field\(s\) \['edge'\]"),

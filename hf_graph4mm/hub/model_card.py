@@ -1,9 +1,10 @@
 """The model card (README.md) of a saved Graph4MM or GsiT checkpoint.
 
 The YAML block uses ``huggingface_hub``'s ``ModelCardData`` (library_name, pipeline_tag,
-base_model, datasets, metrics, tags); the body says what the model is and gives two usage
-snippets, with the package (``pipeline()``) and without it (``trust_remote_code=True``),
-written for the model's own input sizes so that they run as they are.
+base_model, datasets, metrics, tags); the body says what the model is, gives usage snippets with the package
+(``pipeline()``) and without it (each task's ``pipeline(..., trust_remote_code=True)``, then the
+model alone), written for the model's own input sizes so that they run as they are, and lists
+the attention backends.
 """
 
 from __future__ import annotations
@@ -28,6 +29,30 @@ DESCRIPTION = {
 }
 
 
+WITHOUT_PACKAGE = (
+    "Without the package: this repository carries the code of the model and of its pipelines "
+    "(review it first), so `transformers` alone runs them with `trust_remote_code=True`:"
+)
+# Every name in kernels.ATTENTION_IMPLEMENTATIONS, and what it needs (a test checks they match).
+ATTENTION_BACKENDS = {
+    "eager": "the PyTorch reference; runs everywhere, also from this repository's code alone",
+    "sdpa": "`torch.nn.functional.scaled_dot_product_attention`; runs everywhere, also from this repository's code alone",
+    "triton": "fused Triton kernels; needs a CUDA GPU and `pip install hf-graph4mm triton`",
+    "flex_attention": "`torch.nn.attention.flex_attention`; needs torch >= 2.5 and `pip install hf-graph4mm`",
+}
+
+
+def attention_section() -> str:
+    """The card's list of attention backends (``attn_implementation=...`` at load time)."""
+    rows = "\n".join(f'| `"{name}"` | {text} |' for name, text in ATTENTION_BACKENDS.items())
+    return (
+        "## Attention backends\n\n"
+        "Choose one with `from_pretrained(..., attn_implementation=name)` (or "
+        '`pipeline(..., model_kwargs={"attn_implementation": name})`):\n\n'
+        f"| name | what runs, what it needs |\n|---|---|\n{rows}\n"
+    )
+
+
 def base_models_of(config) -> list[str]:
     """Hub ids of the pretrained backbones recorded in the config (``_name_or_path`` of sub-configs)."""
     names = []
@@ -47,35 +72,48 @@ def _gsit_usage(repo_id: str, config) -> str:
     if getattr(config, "text_encoder_config", None) is not None:
         text_value, text_remote = '"What a wonderful film."', None
     else:
-        text_value = f"np.random.randn(20, {config.text_dim})"
+        text_value = f"rng.standard_normal((20, {config.text_dim}))"
         text_remote = f"torch.randn(1, 20, {config.text_dim})"
+    utterance = f"""{{
+    "text": {text_value},
+    "audio": rng.standard_normal((30, {config.audio_dim})),
+    "vision": rng.standard_normal((25, {config.vision_dim})),
+}}"""
     with_package = f"""```python
 import numpy as np
 import hf_graph4mm  # registers the pipeline task
 from transformers import pipeline
 
+rng = np.random.default_rng(0)
 analyzer = pipeline("multimodal-sentiment-analysis", model="{repo_id}")
-print(analyzer({{
-    "text": {text_value},
-    "audio": np.random.randn(30, {config.audio_dim}),
-    "vision": np.random.randn(25, {config.vision_dim}),
-}}))
+print(analyzer({utterance}))
 ```"""
-    if text_remote is None:
-        return with_package
     without_package = f"""```python
+import numpy as np
+from transformers import pipeline
+
+rng = np.random.default_rng(0)
+analyzer = pipeline("multimodal-sentiment-analysis", model="{repo_id}", trust_remote_code=True)
+print(analyzer({utterance}))
+```"""
+    parts = [f"Inputs: {dims}.", with_package, WITHOUT_PACKAGE, without_package]
+    if text_remote is not None:
+        parts += [
+            "The model alone:",
+            f"""```python
 import torch
 from transformers import AutoModelForSequenceClassification
 
 model = AutoModelForSequenceClassification.from_pretrained("{repo_id}", trust_remote_code=True)
 logits = model(
-    text_features=torch.randn(1, 20, {config.text_dim}),
+    text_features={text_remote},
     audio_features=torch.randn(1, 30, {config.audio_dim}),
     vision_features=torch.randn(1, 25, {config.vision_dim}),
 ).logits
 print(logits)  # the sentiment score
-```"""
-    return f"Inputs: {dims}.\n\n{with_package}\n\nWithout the package:\n\n{without_package}"
+```""",
+        ]
+    return "\n\n".join(parts)
 
 
 def _graph4mm_usage(repo_id: str, config) -> str:
@@ -93,7 +131,26 @@ graph = MultimodalGraph(
 generator = pipeline("graph-text-generation", model="{repo_id}")
 print(generator({{"graph": graph, "target": 0}}, max_new_tokens=20))
 ```"""
-    without_package = f"""```python
+    generation = f"""```python
+from PIL import Image
+from transformers import pipeline
+
+generator = pipeline("graph-text-generation", model="{repo_id}", trust_remote_code=True)
+page = {{
+    "texts": ["A page about cats.", "Cats sleep sixteen hours a day.", None],
+    "images": [None, None, Image.new("RGB", (64, 64), "orange")],  # file paths work too
+    "edges": [[0, 1], [1, 2]],
+}}
+print(generator({{**page, "target": 0, "prompt": "Describe the page:"}}, max_new_tokens=20))
+```"""
+    classification = f"""```python
+from transformers import pipeline
+
+classifier = pipeline("zero-shot-node-classification", model="{repo_id}", trust_remote_code=True)
+shop = {{"texts": ["Running shoes, size 42.", "Sports gear"], "edges": [[0, 1]], "target": 0}}
+print(classifier(shop, candidate_labels=["shoes", "hats", "laptops"]))
+```"""
+    model_alone = f"""```python
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 processor = AutoProcessor.from_pretrained("{repo_id}", trust_remote_code=True)
@@ -103,7 +160,16 @@ graph = {{"nodes": [{{"text": "A page about cats."}}, {{"text": "Cats sleep sixt
 batch = processor(graphs=graph, targets=0, padding_side="left")
 print(processor.batch_decode(model.generate(**batch, max_new_tokens=20), skip_special_tokens=True))
 ```"""
-    return f"{with_package}\n\nWithout the package:\n\n{without_package}"
+    return "\n\n".join(
+        [
+            with_package,
+            WITHOUT_PACKAGE,
+            generation,
+            classification,
+            "The model and processor alone:",
+            model_alone,
+        ]
+    )
 
 
 def build_model_card(
@@ -151,7 +217,8 @@ def build_model_card(
 ## Usage
 
 {usage}
-{results}"""
+
+{attention_section()}{results}"""
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
 
 

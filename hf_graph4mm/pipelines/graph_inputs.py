@@ -87,7 +87,9 @@ def _edge_pairs(edges: Any, num_nodes: int) -> list[tuple[int, int]]:
     pairs = []
     for position, edge in enumerate(edges):
         if isinstance(edge, (str, bytes)) or not hasattr(edge, "__len__") or len(edge) != 2:
-            raise ValueError(f"edges[{position}] must be a pair [source, target] of node indices, got {edge!r}")
+            raise ValueError(
+                f"edges[{position}] must be a pair [source, target] of node indices, got {edge!r}"
+            )
         for node in edge:
             if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
                 raise ValueError(f"edges[{position}] = {list(edge)!r}: node indices must be integers")
@@ -103,7 +105,9 @@ def graph_from_plain_dict(data: dict) -> MultimodalGraph:
     """The graph of a plain ``{"texts", "images", "edges"}`` input, every field checked by name."""
     texts, images = _node_list(data, "texts"), _node_list(data, "images")
     if texts is None and images is None:
-        raise ValueError("the input has neither 'texts' nor 'images': give one entry per node in either or both")
+        raise ValueError(
+            "the input has neither 'texts' nor 'images': give one entry per node in either or both"
+        )
     if texts is not None and images is not None and len(texts) != len(images):
         raise ValueError(
             f"texts has {len(texts)} entries but images has {len(images)}: give one entry per node "
@@ -118,7 +122,9 @@ def graph_from_plain_dict(data: dict) -> MultimodalGraph:
         _check_image(index, image)
     for index in range(num_nodes):
         if (texts is None or texts[index] is None) and (images is None or images[index] is None):
-            raise ValueError(f"node {index} has neither a text (texts[{index}]) nor an image (images[{index}])")
+            raise ValueError(
+                f"node {index} has neither a text (texts[{index}]) nor an image (images[{index}])"
+            )
     pairs = _edge_pairs(data.get("edges"), num_nodes)
     return MultimodalGraph(
         texts=texts,

@@ -5,7 +5,9 @@
     [{'generated_text': '...'}]
 
 Any keyword that is not a pipeline parameter (``max_new_tokens``, ``num_beams``, ``do_sample``...)
-goes to ``model.generate``; so does a ``generate_kwargs`` dict.
+goes to ``model.generate``; so does a ``generate_kwargs`` dict. ``return_tensors=True`` returns
+``{"generated_token_ids": [...]}`` (the new tokens) instead of the text, as transformers'
+text-generation does.
 """
 
 from __future__ import annotations
@@ -19,15 +21,19 @@ from .graph_processor import GraphPipeline
 class GraphTextGenerationPipeline(GraphPipeline):
     """Generates the text of a target node from its multimodal neighbourhood (Graph4MM)."""
 
-    def _sanitize_parameters(self, target=None, prompt=None, generate_kwargs=None, **kwargs):
-        preprocess = {}
+    def _sanitize_parameters(
+        self, target=None, prompt=None, generate_kwargs=None, return_tensors=None, **kwargs
+    ):
+        preprocess, postprocess = {}, {}
         if target is not None:
             preprocess["target"] = target
         if prompt is not None:
             preprocess["prompt"] = prompt
+        if return_tensors is not None:
+            postprocess["return_tensors"] = bool(return_tensors)
         forward = dict(generate_kwargs or {})
         forward.update(kwargs)
-        return preprocess, {"generate_kwargs": forward}, {}
+        return preprocess, {"generate_kwargs": forward}, postprocess
 
     def preprocess(self, inputs, target=None, prompt=None):
         graph, target, prompt = parse_graph_input(inputs, target, prompt)
@@ -39,6 +45,8 @@ class GraphTextGenerationPipeline(GraphPipeline):
             new_tokens = self.model.generate(**batch, **(generate_kwargs or {}))
         return {"generated_token_ids": new_tokens}
 
-    def postprocess(self, model_outputs):
+    def postprocess(self, model_outputs, return_tensors=False):
         token_ids = model_outputs["generated_token_ids"][0]
+        if return_tensors:
+            return [{"generated_token_ids": token_ids.tolist()}]
         return [{"generated_text": self.processor.decode(token_ids, skip_special_tokens=True)}]
