@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tiny_configs import tiny_gsit_config
 
-from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification, MultimodalGraph
+from hf_graph4mm import GsiTForSequenceClassification, MultimodalGraph
 from hf_graph4mm.modeling.graph4mm import Graph4MMForConditionalGeneration
 from hf_graph4mm.processing import Graph4MMProcessor
 from hf_graph4mm.tiny import build_tiny_image_processor, build_tiny_tokenizer
@@ -43,12 +44,10 @@ def tiny_graph4mm():
 
 
 def tiny_gsit(num_labels: int = 1, **overrides) -> GsiTForSequenceClassification:
+    """A random GsiT narrower than tiny_configs' (width 8, one layer) with this module's GSIT_DIMS."""
     kwargs = dict(
-        text_dim=GSIT_DIMS["text"],
-        audio_dim=GSIT_DIMS["audio"],
-        vision_dim=GSIT_DIMS["vision"],
+        {f"{modality}_dim": dim for modality, dim in GSIT_DIMS.items()},
         hidden_size=8,
-        num_attention_heads=2,
         num_layers=1,
         text_kernel_size=2,
         audio_kernel_size=1,
@@ -57,7 +56,7 @@ def tiny_gsit(num_labels: int = 1, **overrides) -> GsiTForSequenceClassification
     )
     kwargs.update(overrides)
     torch.manual_seed(1)
-    return GsiTForSequenceClassification(GsiTConfig(**kwargs)).eval()
+    return GsiTForSequenceClassification(tiny_gsit_config(**kwargs)).eval()
 
 
 def sample_graph(name: str = "page") -> MultimodalGraph:
