@@ -23,7 +23,6 @@ Before the timings a float64 check prints how far each formulation is from ours.
 from __future__ import annotations
 
 import argparse
-import copy
 import inspect
 import sys
 import warnings
@@ -37,6 +36,7 @@ from benchmarks.attention import best_time, cpu_peak_bytes  # noqa: E402
 from benchmarks.published_reference import (  # noqa: E402
     PublishedAttentionDiffusion,
     published_gsit_from_ours,
+    with_double_scaled_queries,
 )
 from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
 from hf_graph4mm.modeling.graph4mm.hop_attention import build_structure_module  # noqa: E402
@@ -47,18 +47,6 @@ MOSI_LENGTHS = {"text": 50, "audio": 375, "vision": 500}
 
 def loadavg() -> str:
     return Path("/proc/loadavg").read_text().strip()
-
-
-def scaled_queries(model: GsiTForSequenceClassification) -> GsiTForSequenceClassification:
-    """A copy whose q projections carry an extra ``1/sqrt(head_dim)``: our scores then scale by
-    ``1/head_dim``, the published double scaling."""
-    scaled = copy.deepcopy(model)
-    with torch.no_grad():
-        for module in scaled.modules():
-            if hasattr(module, "q_proj") and hasattr(module, "head_dim"):
-                module.q_proj.weight.mul_(module.head_dim**-0.5)
-                module.q_proj.bias.mul_(module.head_dim**-0.5)
-    return scaled
 
 
 # ----------------------------------------------------------------------------------- float64 checks
@@ -86,7 +74,7 @@ def check_gsit() -> None:
         for name in ("eager", "sdpa"):
             ours.set_attn_implementation(name)
             plain = ours(**inputs).logits
-            rescaled = scaled_queries(ours)(**inputs).logits
+            rescaled = with_double_scaled_queries(ours)(**inputs).logits
             print(
                 f"# GsiT float64 check ({name}): |published(single scaling) - ours| = "
                 f"{(single - plain).abs().max():.1e}; |published - ours with q scaled 1/sqrt(head_dim)| = "

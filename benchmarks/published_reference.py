@@ -14,11 +14,13 @@ code. Both keep the published behaviour on purpose, bugs and quirks included:
   sample's diffusion matrix, explicit matrix powers, no residual.
 
 :func:`published_gsit_from_ours` maps a depth-tied :class:`~hf_graph4mm.GsiTForSequenceClassification`
-onto :class:`PublishedGsiT` (our q/k/v Linear layers stacked into ``in_proj``).
+onto :class:`PublishedGsiT` (our q/k/v Linear layers stacked into ``in_proj``);
+:func:`with_double_scaled_queries` gives our model the published double query scaling.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -245,6 +247,19 @@ def published_gsit_from_ours(ours, double_scaling: bool = True) -> PublishedGsiT
         target[f"out_proj.{kind}"] = source[f"head.out_proj.{kind}"]
     published.load_state_dict(target)  # strict: every published weight is given, nothing left over
     return published
+
+
+def with_double_scaled_queries(ours):
+    """A copy of our GsiT whose every q projection carries an extra ``1/sqrt(head_dim)`` of its
+    attention (the self pass's head_dim is twice the others'): our scores, scaled by
+    ``1/sqrt(head_dim)``, then scale by ``1/head_dim`` in total, as the published code does."""
+    scaled = copy.deepcopy(ours)
+    with torch.no_grad():
+        for module in scaled.modules():
+            if hasattr(module, "q_proj") and hasattr(module, "head_dim"):
+                module.q_proj.weight.mul_(module.head_dim**-0.5)
+                module.q_proj.bias.mul_(module.head_dim**-0.5)
+    return scaled
 
 
 class PublishedAttentionDiffusion(nn.Module):

@@ -4,7 +4,6 @@ own models through the weight mapping."""
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from benchmarks.published_reference import (  # noqa: E402
     PublishedGsiTAttention,
     PublishedStructureAdapter,
     published_gsit_from_ours,
+    with_double_scaled_queries,
 )
 from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
 from hf_graph4mm.kernels import interlaced_attention  # noqa: E402
@@ -49,17 +49,6 @@ def tiny_gsit_inputs(batch: int = 2) -> dict[str, torch.Tensor]:
         "audio_features": torch.randn(batch, 9, 3, generator=generator, dtype=torch.float64),
         "vision_features": torch.randn(batch, 6, 4, generator=generator, dtype=torch.float64),
     }
-
-
-def with_scaled_queries(model):
-    """A copy whose every q projection carries an extra ``1/sqrt(head_dim)`` of its attention."""
-    scaled = copy.deepcopy(model)
-    with torch.no_grad():
-        for module in scaled.modules():
-            if hasattr(module, "q_proj") and hasattr(module, "head_dim"):
-                module.q_proj.weight.mul_(module.head_dim**-0.5)
-                module.q_proj.bias.mul_(module.head_dim**-0.5)
-    return scaled
 
 
 # ---------------------------------------------------------------------------------------- GsiT
@@ -144,7 +133,7 @@ def test_mapped_published_gsit_equals_ours_but_for_the_double_scaling(backend):
         published = published_gsit_from_ours(ours).eval()(**inputs)
         # our scores scale by 1/sqrt(head_dim); one more 1/sqrt(head_dim) on each q projection (its
         # own head_dim: the self pass runs at 2d) gives the published 1/head_dim
-        rescaled = with_scaled_queries(ours)
+        rescaled = with_double_scaled_queries(ours)
         torch.testing.assert_close(published, rescaled(**inputs).logits, **TOL)
         assert (published - ours(**inputs).logits).abs().max() > 1e-4
 
