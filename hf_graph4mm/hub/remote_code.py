@@ -12,8 +12,11 @@ file and rewrites those imports to ``from .<flat_name> import ...``. Imports ins
 functions (lazy, optional parts such as the Triton kernels) are not followed: when their
 target is not exported they become an ``ImportError`` that says so.
 
-:func:`add_auto_map` then writes ``auto_map`` into ``config.json`` (and
-``processor_config.json``) so the Auto classes can find the exported classes.
+:func:`add_remote_code` exports the config, the model classes, the processor and the
+pipeline classes of the model's registered tasks in one pass (one set of flat names), gives the
+exported config class its ``custom_pipelines`` (:mod:`.pipeline_code`) and writes ``auto_map``
+into ``config.json`` (and ``processor_config.json``) so the Auto classes find the exported classes.
+Which files are written follows from the imports alone, so the modules may gain or lose helpers.
 """
 
 from __future__ import annotations
