@@ -23,7 +23,13 @@ import torch
 
 from .interface import AttentionCoreInterface
 from .interlaced_sdpa import interlaced_attention_sdpa
-from .primitives import NAMED_PATTERNS, interlaced_block_mask, masked_attention_probs, resolve_pattern
+from .primitives import (
+    NAMED_PATTERNS,
+    dropout,
+    interlaced_block_mask,
+    masked_attention_probs,
+    resolve_pattern,
+)
 
 __all__ = [
     "NAMED_PATTERNS",
@@ -60,7 +66,7 @@ def interlaced_attention_eager(
             allowed = key_padding_mask.split(lengths, dim=-1)[key_segment][:, None, None, :]  # broadcast over rows
         probs = masked_attention_probs(queries[query_segment], keys[key_segment], allowed, scaling)
         if dropout_p > 0.0:
-            probs = torch.nn.functional.dropout(probs, p=dropout_p, training=True)
+            probs = dropout(probs, dropout_p)
         outputs.append(torch.matmul(probs, values[key_segment]))
     return torch.cat(outputs, dim=-2)
 

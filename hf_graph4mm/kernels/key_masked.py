@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .interface import AttentionCoreInterface
-from .primitives import masked_attention_probs
+from .primitives import dropout, masked_attention_probs
 
 
 def key_masked_attention_eager(
@@ -22,7 +22,7 @@ def key_masked_attention_eager(
     if key.shape[-2] == 0:
         return query.new_zeros(query.shape[:-1] + value.shape[-1:])
     probs = masked_attention_probs(query, key, key_mask[:, None, None, :], query.shape[-1] ** -0.5)
-    probs = F.dropout(probs, p=dropout_p, training=dropout_p > 0)
+    probs = dropout(probs, dropout_p)
     return torch.matmul(probs, value)
 
 

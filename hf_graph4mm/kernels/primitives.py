@@ -2,6 +2,7 @@
 
 * :func:`masked_attention_probs`: a row softmax over allowed entries only (empty rows: zeros);
 * :func:`diffusion_weights`, :func:`diffuse`: the hop weights and the K products of Hop-Diffused Attention;
+* :func:`dropout`, a faster draw of the same training-mode dropout;
 * the Interlaced Mask's patterns and segment layout.
 """
 
@@ -32,6 +33,20 @@ def masked_attention_probs(
     scores = torch.where(has_any, scores, torch.zeros_like(scores))  # keep softmax finite on empty rows
     probs = torch.softmax(scores, dim=-1)
     return torch.where(allowed, probs, torch.zeros_like(probs))
+
+
+def dropout(tensor: torch.Tensor, p: float) -> torch.Tensor:
+    """Training-mode dropout with the keep mask drawn as ``rand_like(x) >= p`` (the same distribution).
+
+    On CPU ``bernoulli_`` (what ``F.dropout`` draws with) is about twice as slow as a uniform draw
+    and a compare; the mask kept for the backward is one byte per element.
+    """
+    if p == 0.0:
+        return tensor
+    if p == 1.0:
+        return torch.zeros_like(tensor)
+    keep = torch.rand_like(tensor) >= p
+    return torch.where(keep, tensor * (1.0 / (1.0 - p)), torch.zeros((), dtype=tensor.dtype))
 
 
 def diffusion_weights(alpha: float, num_steps: int) -> list[float]:
