@@ -26,8 +26,8 @@ import gzip
 import os
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 import google_crc32c
 
@@ -102,6 +102,39 @@ def read_tfrecord(
         raise TFRecordError(f"{path}: record {record} is truncated or not valid GZIP ({error})") from error
 
 
+def count_tfrecord(path: str | os.PathLike, *, compression: str | None = "auto") -> int:
+    """Number of records in a TFRecord file, walking the framing only (length CRCs checked, data
+    skipped, not CRC-checked): the cheap pass that numbers pages across shards.
+
+    Raises:
+        TFRecordError: as :func:`read_tfrecord`, for the framing.
+    """
+    record = 0
+    try:
+        with _open(path, compression) as handle:
+            # A plain file seeks past its end without complaint; a GZIP stream stops at its end.
+            size = None if isinstance(handle, gzip.GzipFile) else os.fstat(handle.fileno()).st_size
+            while True:
+                header = handle.read(_HEADER.size)
+                if not header:
+                    return record
+                if len(header) < _HEADER.size:
+                    raise TFRecordError(
+                        f"{path}: record {record} is truncated (header has {len(header)} of {_HEADER.size} bytes)"
+                    )
+                length, length_crc = _HEADER.unpack(header)
+                if masked_crc32c(header[:8]) != length_crc:
+                    raise TFRecordError(f"{path}: record {record} has a bad length CRC (corrupt file?)")
+                target = handle.tell() + length + _FOOTER.size
+                if handle.seek(target) != target or (size is not None and target > size):
+                    raise TFRecordError(
+                        f"{path}: record {record} is truncated (expected {length} data bytes and a CRC)"
+                    )
+                record += 1
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise TFRecordError(f"{path}: record {record} is truncated or not valid GZIP ({error})") from error
+
+
 def write_tfrecord(
     path: str | os.PathLike, records: Iterable[bytes], *, compression: str | None = "gzip"
 ) -> int:
@@ -122,6 +155,20 @@ def write_tfrecord(
 
 
 # ---------------------------------------------------------------------------- protobuf wire format
+# The decoder walks offsets into one ``bytes`` buffer and slices only leaf values. It has a fast
+# path for the field order every writer uses (map key before value, one tag byte, one-byte
+# lengths) and falls back to the general rules (any order, unknown fields skipped) otherwise.
+class DecodedSequenceExample(NamedTuple):
+    """``context[name] -> [values]``, ``feature_lists[name] -> [[step values], ...]`` (only the
+    features asked for); ``kinds[name]`` and ``lengths[name]`` (steps, feature lists only) for
+    every feature present, asked for or not. A kind is None when no value says it (empty)."""
+
+    context: dict[str, list]
+    feature_lists: dict[str, list[list]]
+    kinds: dict[str, str | None]
+    lengths: dict[str, int]
+
+
 def _read_varint(buffer: bytes, position: int) -> tuple[int, int]:
     result = shift = 0
     while True:
@@ -137,81 +184,207 @@ def _read_varint(buffer: bytes, position: int) -> tuple[int, int]:
             raise ValueError("protobuf varint is longer than 10 bytes")
 
 
-def _fields(buffer: bytes) -> Iterator[tuple[int, int, Any]]:
-    """Yield ``(field_number, wire_type, value)``; length-delimited values are ``bytes`` slices."""
-    position, end = 0, len(buffer)
-    while position < end:
-        key, position = _read_varint(buffer, position)
-        number, wire_type = key >> 3, key & 7
-        if wire_type == 0:
-            value, position = _read_varint(buffer, position)
-        elif wire_type == 2:
-            length, position = _read_varint(buffer, position)
-            if position + length > end:
-                raise ValueError(f"protobuf field {number} claims {length} bytes past the end of the message")
-            value, position = buffer[position : position + length], position + length
-        elif wire_type == 5:
-            value, position = buffer[position : position + 4], position + 4
-        elif wire_type == 1:
-            value, position = buffer[position : position + 8], position + 8
-        else:
-            raise ValueError(f"protobuf field {number} has unsupported wire type {wire_type}")
-        if position > end:
-            raise ValueError(f"protobuf field {number} runs past the end of the message")
-        yield number, wire_type, value
+def _length(buffer: bytes, position: int, end: int) -> tuple[int, int]:
+    """A length prefix at ``position``; returns ``(start, stop)`` of the payload, checked against ``end``."""
+    if position >= end:
+        raise ValueError("protobuf length prefix runs past the end of its message")
+    length = buffer[position]
+    if length < 0x80:  # one- and two-byte lengths inline: nearly every length in a page
+        position += 1
+    elif position + 1 < end and buffer[position + 1] < 0x80:
+        length = (length & 0x7F) | buffer[position + 1] << 7
+        position += 2
+    else:
+        length, position = _read_varint(buffer, position)
+    stop = position + length
+    if stop > end:
+        raise ValueError(f"protobuf field claims {length} bytes past the end of its message")
+    return position, stop
+
+
+def _next_field(buffer: bytes, position: int, end: int) -> tuple[int, int, int, int]:
+    """The field at ``position``: ``(number, wire_type, start, stop)``; for varints ``start`` is the value."""
+    key, position = _read_varint(buffer, position)
+    number, wire_type = key >> 3, key & 7
+    if wire_type == 2:
+        start, stop = _length(buffer, position, end)
+        return number, wire_type, start, stop
+    if wire_type == 0:
+        value, stop = _read_varint(buffer, position)
+        return number, wire_type, value, stop
+    size = {5: 4, 1: 8}.get(wire_type)
+    if size is None:
+        raise ValueError(f"protobuf field {number} has unsupported wire type {wire_type}")
+    if position + size > end:
+        raise ValueError(f"protobuf field {number} runs past the end of the message")
+    return number, wire_type, position, position + size
 
 
 def _signed64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def _decode_value_list(kind: str, buffer: bytes) -> list:
-    values: list = []
-    for number, wire_type, value in _fields(buffer):
-        if number != 1:
-            continue
-        if kind == BYTES:
-            values.append(bytes(value))
-        elif kind == INT64:
-            if wire_type == 2:  # packed (what TensorFlow writes)
-                position = 0
-                while position < len(value):
-                    item, position = _read_varint(value, position)
-                    values.append(_signed64(item))
-            else:
-                values.append(_signed64(value))
-        elif wire_type == 2:  # packed floats
-            values.extend(struct.unpack(f"<{len(value) // 4}f", value))
+def _packed_varints(buffer: bytes, position: int, stop: int, values: list) -> None:
+    append = values.append
+    while position < stop:
+        byte = buffer[position]
+        if byte < 0x80:  # the common case: a small non-negative value in one byte
+            append(byte)
+            position += 1
         else:
-            values.append(struct.unpack("<f", value)[0])
-    return values
+            value, position = _read_varint(buffer, position)
+            append(_signed64(value))
+    if position > stop:
+        raise ValueError("packed protobuf varints run past the end of their field")
 
 
-def _decode_feature(buffer: bytes) -> list:
+def _value_list(buffer: bytes, position: int, end: int, kind: int) -> list:
+    """The values of a BytesList (kind 1), FloatList (2) or Int64List (3) at ``[position, end)``."""
     values: list = []
-    for number, _, value in _fields(buffer):
-        if number in _FIELD_KIND:
-            values = _decode_value_list(_FIELD_KIND[number], value)
-    return values
-
-
-def _decode_map(buffer: bytes, decode_value) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for number, _, entry in _fields(buffer):
+    while position < end:
+        if buffer[position] == 0x0A:  # field 1, length-delimited: a bytes value or a packed run
+            length = buffer[position + 1] if position + 1 < end else 0x80
+            if length < 0x80:  # inline one-byte length: most titles, URLs and captions
+                start, stop = position + 2, position + 2 + length
+                if stop > end:
+                    raise ValueError(f"protobuf field claims {length} bytes past the end of its message")
+            else:
+                start, stop = _length(buffer, position + 1, end)
+            if kind == 1:
+                values.append(buffer[start:stop])
+            elif kind == 3:
+                _packed_varints(buffer, start, stop, values)
+            else:
+                values.extend(struct.unpack_from(f"<{(stop - start) // 4}f", buffer, start))
+            position = stop
+            continue
+        number, wire_type, start, stop = _next_field(buffer, position, end)
+        position = stop
         if number != 1:
             continue
-        key, value = "", b""
-        for entry_number, _, entry_value in _fields(entry):
-            if entry_number == 1:
-                key = bytes(entry_value).decode("utf-8")
-            elif entry_number == 2:
-                value = entry_value
-        result[key] = decode_value(value)
-    return result
+        if kind == 3 and wire_type == 0:  # unpacked int64
+            values.append(_signed64(start))
+        elif kind == 2 and wire_type == 5:  # unpacked float
+            values.append(struct.unpack_from("<f", buffer, start)[0])
+        else:
+            raise ValueError(f"protobuf {_FIELD_KIND[kind]} value has wire type {wire_type}")
+    return values
 
 
-def _decode_feature_list(buffer: bytes) -> list[list]:
-    return [_decode_feature(value) for number, _, value in _fields(buffer) if number == 1]
+def _feature(buffer: bytes, position: int, end: int, decode: bool) -> tuple[int, list | None]:
+    """A Feature at ``[position, end)``: ``(kind 1/2/3 or 0 if unset, values or None if not decode)``."""
+    kind, values = 0, None
+    while position < end:
+        tag = buffer[position]
+        if tag == 0x0A or tag == 0x12 or tag == 0x1A:  # bytes_list, float_list, int64_list
+            number = tag >> 3
+            start, stop = _length(buffer, position + 1, end)
+        else:
+            number, wire_type, start, stop = _next_field(buffer, position, end)
+            if wire_type != 2:
+                number = 0
+        position = stop
+        if number in _FIELD_KIND:  # the last member of the oneof wins
+            kind = number
+            values = _value_list(buffer, start, stop, number) if decode else None
+    if decode and values is None:
+        values = []
+    return kind, values
+
+
+def _map_entries(buffer: bytes, position: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """``(key, value start, value stop)`` of each entry of a ``map<string, message>``."""
+    while position < end:
+        number, wire_type, start, stop = _next_field(buffer, position, end)
+        position = stop
+        if number != 1 or wire_type != 2:
+            continue
+        key, value_start, value_stop = b"", start, start
+        if stop - start >= 2 and buffer[start] == 0x0A:  # fast path: key first, then value
+            key_start, key_stop = _length(buffer, start + 1, stop)
+            key = buffer[key_start:key_stop]
+            if key_stop < stop and buffer[key_stop] == 0x12:
+                value_start, value_stop = _length(buffer, key_stop + 1, stop)
+                if value_stop == stop:
+                    yield key, value_start, value_stop
+                    continue
+        entry = start
+        while entry < stop:  # general rules: any order, repeats (last wins), unknown fields
+            entry_number, entry_type, entry_start, entry_stop = _next_field(buffer, entry, stop)
+            entry = entry_stop
+            if entry_number == 1 and entry_type == 2:
+                key = buffer[entry_start:entry_stop]
+            elif entry_number == 2 and entry_type == 2:
+                value_start, value_stop = entry_start, entry_stop
+        yield key, value_start, value_stop
+
+
+def _feature_list(buffer: bytes, position: int, end: int, name: str, decode: bool):
+    """A FeatureList: ``(kind, steps, [values per step] or None)``; every step must share a kind."""
+    kind, steps, values = 0, 0, [] if decode else None
+    while position < end:
+        if buffer[position] == 0x0A:
+            start, stop = _length(buffer, position + 1, end)
+        else:
+            number, wire_type, start, stop = _next_field(buffer, position, end)
+            if number != 1 or wire_type != 2:
+                position = stop
+                continue
+        position = stop
+        step_kind, step_values = _feature(buffer, start, stop, decode)
+        if step_kind and step_kind != kind:
+            if kind:
+                raise ValueError(
+                    f"feature list {name!r} mixes {_FIELD_KIND[kind]} and {_FIELD_KIND[step_kind]} steps"
+                )
+            kind = step_kind
+        steps += 1
+        if decode:
+            values.append(step_values)
+    return kind, steps, values
+
+
+def _top_level(buffer: bytes) -> list[tuple[int, int, int]]:
+    """``(field number, start, stop)`` of the SequenceExample's context (1) and feature lists (2)."""
+    parts, position, end = [], 0, len(buffer)
+    while position < end:
+        number, wire_type, start, stop = _next_field(buffer, position, end)
+        position = stop
+        if number in (1, 2) and wire_type == 2:
+            parts.append((number, start, stop))
+    return parts
+
+
+def decode_sequence_example(
+    data: bytes, *, names: Container[str] | None = None, context_only: bool = False
+) -> DecodedSequenceExample:
+    """Decode a serialised ``tf.train.SequenceExample``; only features in ``names`` (all if None)
+    have their values decoded, the others are walked for their kind and length only.
+
+    Raises:
+        ValueError: if the bytes are not a well-formed protobuf message, or a feature list mixes kinds.
+    """
+    buffer = bytes(data)
+    context: dict[str, list] = {}
+    feature_lists: dict[str, list[list]] = {}
+    kinds: dict[str, str | None] = {}
+    lengths: dict[str, int] = {}
+    for number, start, stop in _top_level(buffer):
+        if number == 2 and context_only:
+            continue
+        for raw_key, value_start, value_stop in _map_entries(buffer, start, stop):
+            name = raw_key.decode("utf-8")
+            decode = names is None or name in names
+            if number == 1:
+                kind, values = _feature(buffer, value_start, value_stop, decode)
+                if decode:
+                    context[name] = values
+            else:
+                kind, lengths[name], values = _feature_list(buffer, value_start, value_stop, name, decode)
+                if decode:
+                    feature_lists[name] = values
+            kinds[name] = _FIELD_KIND.get(kind)
+    return DecodedSequenceExample(context, feature_lists, kinds, lengths)
 
 
 def parse_sequence_example(
@@ -224,14 +397,8 @@ def parse_sequence_example(
     Raises:
         ValueError: if the bytes are not a well-formed protobuf message.
     """
-    context: dict[str, list] = {}
-    feature_lists: dict[str, list[list]] = {}
-    for number, _, value in _fields(bytes(data)):
-        if number == 1:
-            context.update(_decode_map(value, _decode_feature))
-        elif number == 2 and not context_only:
-            feature_lists.update(_decode_map(value, _decode_feature_list))
-    return context, feature_lists
+    decoded = decode_sequence_example(data, context_only=context_only)
+    return decoded.context, decoded.feature_lists
 
 
 # ---------------------------------------------------------------------------- encoding

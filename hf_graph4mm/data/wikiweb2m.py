@@ -8,28 +8,39 @@ sentence). Usage::
     ds = load_wikiweb2m("raw/wikiweb2m", sample_pages=10_000, seed=0)        # the paper's subset
     graph = MultimodalGraph.from_dict(ds["train"][0]["graph"])
 
-Memory stays flat in the number of shards: shards are streamed record by record, and the
-only whole-corpus state is one small :class:`ShardInfo` per shard (plus the sampled page
-numbers with ``sample_pages``). Shards are generated in parallel with ``num_proc``.
+Every split is built in one pass over the shards: each shard is read once, its pages decoded
+once, and its examples streamed to one Arrow file per split (see :mod:`.wikiweb2m_arrow`).
+Memory stays flat in the release's size: a worker holds one batch of rows; the only
+whole-corpus state is a page count per shard (plus the sampled page numbers with
+``sample_pages``). Shards are built in parallel with ``num_proc``; page numbers then need
+each shard's page count first, read from the framing alone (no decoding).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import datasets
-import numpy as np
+from datasets.naming import filenames_for_dataset_split
 
 from .graph_features import graph_feature
 from .image_download import DownloadJob
-from .tfrecord import read_tfrecord
-from .wikiweb2m_graph import ImageStats, summarization_examples
-from .wikiweb2m_pages import SHARD_PATTERN, find_shards, image_file_name, iter_pages, read_split
+from .wikiweb2m_arrow import ShardResult, write_shard
+from .wikiweb2m_graph import ImageStats
+from .wikiweb2m_pages import SHARD_PATTERN, find_shards, image_file_name, iter_pages
 from .wikiweb2m_sample import write_wikiweb2m_sample
+from .wikiweb2m_shards import (
+    ShardTask,
+    check_shard_names,
+    check_shard_start,
+    count_pages,
+    plan_shards,
+)
 
 __all__ = [
     "FEATURES",
@@ -78,41 +89,12 @@ class WikiWeb2MConfig(datasets.BuilderConfig):
     raw_fingerprint: str = ""
 
 
-@dataclass
-class ShardInfo:
-    path: str
-    first_page: int  # number of the shard's first page across all shards
-    num_pages: int
-    splits: Counter  # datasets split name -> pages of that split in the shard
+class WikiWeb2MBuilder(datasets.DatasetBuilder):
+    """Builds all splits in one pass (``_download_and_prepare``), not split by split as
+    ``GeneratorBasedBuilder`` would, which reads every shard once per split."""
 
-
-def scan_shards(paths: list[str]) -> list[ShardInfo]:
-    """Count pages (and their splits) per shard, verifying CRCs; decodes only each page's context."""
-    infos, first_page = [], 0
-    for path in paths:
-        splits: Counter = Counter()
-        for record, data in enumerate(read_tfrecord(path)):
-            splits[read_split(data, f"{path}, record {record}")] += 1
-        num_pages = sum(splits.values())
-        infos.append(ShardInfo(path, first_page, num_pages, splits))
-        first_page += num_pages
-    return infos
-
-
-def sample_page_numbers(total: int, sample_pages: int | None, seed: int) -> np.ndarray | None:
-    """Sorted page numbers of a uniform sample without replacement (None = keep all pages)."""
-    if sample_pages is None:
-        return None
-    if sample_pages <= 0:
-        raise ValueError(f"sample_pages must be positive, got {sample_pages}")
-    if sample_pages > total:
-        raise ValueError(f"sample_pages={sample_pages} but the shards hold only {total} pages")
-    return np.sort(np.random.default_rng(seed).choice(total, size=sample_pages, replace=False))
-
-
-class WikiWeb2MBuilder(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = WikiWeb2MConfig
-    VERSION = datasets.Version("1.0.0")
+    VERSION = datasets.Version("1.1.0")
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -122,50 +104,93 @@ class WikiWeb2MBuilder(datasets.GeneratorBasedBuilder):
             license="cc-by-sa-3.0",
         )
 
-    def _split_generators(self, dl_manager):
+    def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         if not self.config.data_dir:
             raise ValueError(
                 "WikiWeb2MBuilder needs data_dir= (the folder holding the wikiweb2m-*.tfrecord* shards)"
             )
-        infos = scan_shards(find_shards(self.config.data_dir, self.config.shard_pattern))
-        total = sum(info.num_pages for info in infos)
-        sampled = sample_page_numbers(total, self.config.sample_pages, self.config.seed)
+        file_format = prepare_split_kwargs.get("file_format", "arrow")
+        num_proc = prepare_split_kwargs.get("num_proc") or 1
+        paths = find_shards(self.config.data_dir, self.config.shard_pattern)
+        check_shard_names(paths)
+        for path in paths:  # fail before any work on what a glance at each file shows
+            check_shard_start(path)
         images_dir = self.config.images_dir
         if images_dir is not None and not os.path.isdir(images_dir):
             logger.warning(
                 "images folder %s does not exist: every image becomes a caption-only node", images_dir
             )
-        generators = []
-        for split in ("train", "validation", "test"):
-            tasks = []
-            for info in infos:
-                if not info.splits[split]:
-                    continue
-                keep = None
-                if sampled is not None:
-                    lo, hi = np.searchsorted(sampled, [info.first_page, info.first_page + info.num_pages])
-                    if lo == hi:
-                        continue
-                    keep = sampled[lo:hi].tolist()
-                tasks.append({"path": info.path, "first_page": info.first_page, "keep": keep})
-            if tasks:
-                generators.append(
-                    datasets.SplitGenerator(
-                        name=split, gen_kwargs={"tasks": tasks, "split": split, "images_dir": images_dir}
-                    )
-                )
-        return generators
+        template = os.path.join(
+            self._output_dir, f"{self.dataset_name}-{{split}}-shard{{shard:05d}}.{file_format}"
+        )
+        build = partial(
+            write_shard, images_dir=images_dir, features=self.info.features, path_template=template,
+            file_format=file_format,
+        )  # fmt: skip
+        parallel = num_proc > 1 and len(paths) > 1
+        if parallel:
+            with multiprocessing.get_context().Pool(min(num_proc, len(paths))) as pool:
+                counts = pool.map(count_pages, paths, chunksize=1)
+                tasks = plan_shards(paths, counts, self.config.sample_pages, self.config.seed)
+                results = list(pool.imap_unordered(build, tasks, chunksize=1))
+        else:
+            counts = [count_pages(path) for path in paths] if self.config.sample_pages is not None else None
+            tasks = plan_shards(paths, counts, self.config.sample_pages, self.config.seed)
+            results = _build_serially(tasks, build)
+        self.info.splits = self._collect_splits(results, file_format)
 
-    def _generate_examples(self, tasks: list[dict], split: str, images_dir: str | None):
+    def _collect_splits(self, results: list[ShardResult], file_format: str) -> datasets.SplitDict:
+        """Rename each split's files, in shard order, as ``datasets`` names a split's shards."""
+        results = sorted(results, key=lambda result: result.index)
         stats = ImageStats()
-        for task in tasks:
-            keep = frozenset(task["keep"]) if task["keep"] is not None else None
-            for page in iter_pages(task["path"], task["first_page"], keep):
-                if page.split == split:
-                    yield from summarization_examples(page, images_dir, stats)
-        shards = ", ".join(os.path.basename(task["path"]) for task in tasks)
+        for result in results:
+            stats.merge(result.stats)
         log = logger.warning if stats.caption_only or stats.dropped else logger.info
-        log("WikiWeb2M %s (%s): %s", split, shards, stats.summary())
+        log("WikiWeb2M (%d shards): %s", len(results), stats.summary())
+        splits = datasets.SplitDict(dataset_name=self.dataset_name)
+        for split in ("train", "validation", "test"):
+            files = [r.files[split] for r in results if split in r.files and r.files[split].num_examples]
+            for result in results:  # a split file with no rows (every page sampled out) is dropped
+                if split in result.files and not result.files[split].num_examples:
+                    os.remove(result.files[split].path)
+            if not files:
+                continue
+            shard_lengths = [f.num_examples for f in files]
+            names = filenames_for_dataset_split(
+                self._output_dir, self.dataset_name, split, file_format, shard_lengths
+            )
+            for split_file, name in zip(files, names):
+                os.replace(split_file.path, name)
+            splits.add(
+                datasets.SplitInfo(
+                    name=split,
+                    num_examples=sum(shard_lengths),
+                    num_bytes=sum(f.num_bytes for f in files),
+                    shard_lengths=shard_lengths if len(files) > 1 else None,
+                    dataset_name=self.dataset_name,
+                )
+            )
+        return splits
+
+    def _split_generators(self, dl_manager):
+        raise NotImplementedError("WikiWeb2MBuilder builds all splits in one pass; use download_and_prepare")
+
+    def _prepare_split(self, split_generator, **kwargs):
+        raise NotImplementedError("WikiWeb2MBuilder builds all splits in one pass; use download_and_prepare")
+
+    def _get_examples_iterable_for_split(self, split_generator):
+        raise NotImplementedError("WikiWeb2MBuilder does not stream; build it with download_and_prepare")
+
+
+def _build_serially(tasks: list[ShardTask], build) -> list[ShardResult]:
+    """Shards one after the other; without a count pass, each first page number is the running total."""
+    results, next_page = [], 0
+    for task in tasks:
+        if task.first_page is None:
+            task.first_page = next_page
+        results.append(build(task))
+        next_page = task.first_page + results[-1].num_pages
+    return results
 
 
 def _fingerprint(paths: list[str], images_dir: str | None) -> str:
@@ -236,14 +261,17 @@ def wikiweb2m_image_jobs(
 
     Page numbers match :func:`load_wikiweb2m` (same shard order, same sample for a seed).
     """
-    infos = scan_shards(find_shards(raw_dir))
-    sampled = sample_page_numbers(sum(i.num_pages for i in infos), sample_pages, seed)
-    keep = frozenset(sampled.tolist()) if sampled is not None else None
-    for info in infos:
-        for page in iter_pages(info.path, info.first_page, keep):
+    paths = find_shards(raw_dir)
+    counts = [count_pages(path) for path in paths] if sample_pages is not None else None
+    next_page = 0
+    for task in plan_shards(paths, counts, sample_pages, seed):
+        first_page = next_page if task.first_page is None else task.first_page
+        keep = frozenset(task.keep) if task.keep is not None else None
+        for page in iter_pages(task.path, first_page, keep):
             for section in page.sections:
                 for image in section.images:
                     name = image_file_name(
                         page.number, section.position, image.slot, image.url, image.mime_type
                     )
                     yield DownloadJob(image.url, os.path.join(str(images_dir), name))
+            next_page = page.number + 1

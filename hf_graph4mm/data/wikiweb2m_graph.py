@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
 from ..processing.graph import MultimodalGraph
@@ -74,12 +73,15 @@ def _parent_positions(page: Page) -> list[int | None]:
     return parents
 
 
-def page_graph(page: Page, images_dir: str | os.PathLike | None, stats: ImageStats) -> MultimodalGraph:
-    """The page's graph; node ``1 + section.position`` is that section's node."""
+def page_graph_dict(page: Page, images_dir: str | os.PathLike | None, stats: ImageStats) -> dict:
+    """The page's graph in :meth:`MultimodalGraph.to_dict` layout (what a row's ``graph`` holds),
+    built directly: a release build makes millions of these. Node ``1 + section.position`` is
+    that section's node."""
     texts: list[str | None] = [_join(page.title, page.description, separator=". ")]
     images: list[str | None] = [None]
     node_ids = ["page"]
-    edges: list[tuple[int, int]] = []
+    sources: list[int] = []
+    targets: list[int] = []
 
     parents = _parent_positions(page)
     last_child_of: dict[int | None, int] = {}  # parent position -> last section seen under it
@@ -88,9 +90,11 @@ def page_graph(page: Page, images_dir: str | os.PathLike | None, stats: ImageSta
         texts.append(section_text(section))
         images.append(None)
         node_ids.append(f"section/{section.position}")
-        edges.append((0, node) if parent is None else (1 + parent, node))
+        sources.append(0 if parent is None else 1 + parent)
+        targets.append(node)
         if parent in last_child_of:
-            edges.append((1 + last_child_of[parent], node))
+            sources.append(1 + last_child_of[parent])
+            targets.append(node)
         last_child_of[parent] = section.position
 
     for section in page.sections:
@@ -109,38 +113,45 @@ def page_graph(page: Page, images_dir: str | os.PathLike | None, stats: ImageSta
                 stats.caption_only += 1
             else:
                 stats.with_file += 1
-            edges.append((1 + section.position, len(texts)))
+            sources.append(1 + section.position)
+            targets.append(len(texts))
             texts.append(caption)
             images.append(path)
             node_ids.append(f"image/{section.position}/{image.slot}")
 
-    return MultimodalGraph(
-        texts, images, edges, directed=False, node_ids=node_ids, name=f"wikiweb2m-page-{page.number}"
-    )
+    return {
+        "name": f"wikiweb2m-page-{page.number}",
+        "texts": texts,
+        "images": images,
+        "edge_source": sources,
+        "edge_target": targets,
+        "directed": False,
+        "node_ids": node_ids,
+        "labels": None,
+    }
 
 
-def summarization_examples(
-    page: Page, images_dir: str | os.PathLike | None, stats: ImageStats
-) -> Iterator[tuple[str, dict]]:
-    """``(key, example)`` per section-summarisation sample of the page (sections flagged by the
-    release and with a non-empty first sentence); all share the page's graph."""
-    targets = [s for s in page.sections if s.is_summarization_sample and s.first_sentence.strip()]
-    if not targets:
-        return
-    graph = page_graph(page, images_dir, stats).to_dict()
-    for section in targets:
-        key = f"{page.number}_{section.position}"
-        yield (
-            key,
-            {
-                "id": key,
-                "page_id": page.number,
-                "section_id": section.position,
-                "page_title": page.title,
-                "page_url": page.url,
-                "section_title": section.title,
-                "target_node": 1 + section.position,
-                "target_text": " ".join(section.first_sentence.split()),
-                "graph": graph,
-            },
-        )
+def page_graph(page: Page, images_dir: str | os.PathLike | None, stats: ImageStats) -> MultimodalGraph:
+    """The page's graph as a checked :class:`MultimodalGraph`."""
+    return MultimodalGraph.from_dict(page_graph_dict(page, images_dir, stats))
+
+
+def summarization_targets(page: Page) -> list[Section]:
+    """The page's section-summarisation samples: sections flagged by the release and with a
+    non-empty first sentence."""
+    return [s for s in page.sections if s.is_summarization_sample and s.first_sentence.strip()]
+
+
+def summarization_row(page: Page, section: Section) -> dict:
+    """One example's columns other than ``graph`` (the page's graph, shared by its examples)."""
+    key = f"{page.number}_{section.position}"
+    return {
+        "id": key,
+        "page_id": page.number,
+        "section_id": section.position,
+        "page_title": page.title,
+        "page_url": page.url,
+        "section_title": section.title,
+        "target_node": 1 + section.position,
+        "target_text": " ".join(section.first_sentence.split()),
+    }

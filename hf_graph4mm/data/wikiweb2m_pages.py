@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .tfrecord import BYTES, INT64, parse_sequence_example, read_tfrecord
+from .tfrecord import BYTES, INT64, decode_sequence_example, read_tfrecord
 
 SHARD_PATTERN = "wikiweb2m-*.tfrecord*"
 
@@ -58,6 +58,24 @@ FEATURE_KINDS = {
     **dict.fromkeys(CONTEXT_BYTES + SEQUENCE_BYTES, BYTES),
     **dict.fromkeys(CONTEXT_INT64 + SEQUENCE_INT64, INT64),
 }
+# What a page's graph and examples are made of: only these have their values decoded.
+DECODED_FEATURES = frozenset(
+    {
+        "split",
+        "page_title",
+        "page_url",
+        "clean_page_description",
+        "section_title",
+        "section_index",
+        "section_parent_index",
+        "section_clean_1st_sentence",
+        "section_rest_sentence",
+        "is_section_summarization_sample",
+        "section_image_url",
+        "section_image_captions",
+        "section_image_mime_type",
+    }
+)
 # The release's split names -> datasets' split names.
 SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
 
@@ -129,17 +147,13 @@ def parse_page(data: bytes, number: int, source: str) -> Page:
 
     Raises:
         ValueError: naming ``source`` (file and record) on an undecodable record, a missing or
-            unknown split, or sequence features whose lengths disagree.
+            unknown split, a release feature of the wrong type, or sequence features whose
+            lengths disagree.
     """
     context, lists = _parse_record(data, source)
     split = _release_split(context, source)
     title = _text(_one(context.get("page_title", []), b""))
     num_sections = len(lists.get("section_title", []))
-    for name, steps in lists.items():
-        if name in FEATURE_KINDS and len(steps) != num_sections:
-            raise ValueError(
-                f"{source}: sequence feature {name!r} has {len(steps)} entries but 'section_title' has {num_sections}"
-            )
 
     def step(name: str, position: int) -> list:
         steps = lists.get(name)
@@ -195,23 +209,33 @@ def iter_pages(path: str, first_number: int = 0, keep: frozenset[int] | None = N
             yield parse_page(data, number, f"{path}, record {record}")
 
 
-def read_split(data: bytes, source: str) -> str:
-    """Only the datasets split name of a record (for the counting pass)."""
-    context, _ = _parse_record(data, source, context_only=True)
-    return SPLIT_NAMES[_release_split(context, source)]
-
-
-def _parse_record(data: bytes, source: str, context_only: bool = False):
-    """``(context, feature lists)`` of one record; a decoding error names ``source``."""
+def _parse_record(data: bytes, source: str) -> tuple[dict, dict]:
+    """``(context, feature lists)`` of the :data:`DECODED_FEATURES` of one record, with every
+    release feature present checked for its type and every sequence feature for its length."""
     try:
-        return parse_sequence_example(data, context_only=context_only)
+        decoded = decode_sequence_example(data, names=DECODED_FEATURES)
     except ValueError as error:
         raise ValueError(f"{source}: not a valid SequenceExample ({error})") from error
+    for name, kind in decoded.kinds.items():
+        expected = FEATURE_KINDS.get(name)
+        if kind is not None and expected is not None and kind != expected:
+            raise ValueError(f"{source}: feature {name!r} is a {kind}; the release stores it as a {expected}")
+    num_sections = decoded.lengths.get("section_title", 0)
+    for name, steps in decoded.lengths.items():
+        if name in FEATURE_KINDS and steps != num_sections:
+            raise ValueError(
+                f"{source}: sequence feature {name!r} has {steps} entries but 'section_title' has {num_sections}"
+            )
+    return decoded.context, decoded.feature_lists
 
 
 def _release_split(context: dict, source: str) -> str:
     """The record's ``split`` context feature ("train" / "val" / "test"), validated."""
-    split = _text(_one(context.get("split", []), b""))
+    if "split" not in context:
+        raise ValueError(
+            f"{source}: missing the context feature 'split' (a bytes_list holding one of {sorted(SPLIT_NAMES)})"
+        )
+    split = _text(_one(context["split"], b""))
     if split not in SPLIT_NAMES:
         raise ValueError(
             f"{source}: context feature 'split' is {split!r}; expected one of {sorted(SPLIT_NAMES)}"
