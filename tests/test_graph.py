@@ -105,3 +105,10 @@ def test_nodes_and_edges_form_is_accepted():
         {"nodes": [{"text": "a"}, {"image": "b.png", "label": 2}], "edges": [[0, 1]]}
     )
     assert graph.num_nodes == 2 and graph.num_edges == 1 and graph.labels == [None, 2]
+
+
+def test_from_dict_reads_plain_edge_pairs_and_refuses_edges_given_twice():
+    graph = MultimodalGraph.from_dict({"texts": ["a", "b", "c"], "edges": [[0, 1], [1, 2]]})
+    assert graph.num_edges == 2 and graph.edge_index.tolist() == [[0, 1], [1, 2]]
+    with pytest.raises(ValueError, match="either `edges` or `edge_source`/`edge_target`"):
+        MultimodalGraph.from_dict({"texts": ["a", "b"], "edges": [[0, 1]], "edge_source": [0], "edge_target": [1]})

@@ -303,7 +303,12 @@ class MultimodalGraph:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MultimodalGraph:
-        """Inverse of :meth:`to_dict`; also accepts ``{"nodes": [{"text", "image"}...], "edges": [...]}``."""
+        """Inverse of :meth:`to_dict`; also accepts ``{"nodes": [{"text", "image"}...], "edges": [...]}``
+        and ``{"texts": [...], "images": [...], "edges": [[source, target], ...]}``.
+
+        Raises:
+            ValueError: edges given twice (``edges`` and ``edge_source``/``edge_target``).
+        """
         if "nodes" in data:
             nodes: Iterable[dict] = data["nodes"]
             nodes = list(nodes)
@@ -316,12 +321,17 @@ class MultimodalGraph:
                 labels=[node.get("label") for node in nodes] if any("label" in n for n in nodes) else None,
                 name=data.get("name", "graph"),
             )
-        edges = np.stack(
-            [
-                np.asarray(data.get("edge_source", []), dtype=np.int64),
-                np.asarray(data.get("edge_target", []), dtype=np.int64),
-            ]
-        )
+        if "edges" in data:
+            if "edge_source" in data or "edge_target" in data:
+                raise ValueError("give the edges once: either `edges` or `edge_source`/`edge_target`, not both")
+            edges = data["edges"]
+        else:
+            edges = np.stack(
+                [
+                    np.asarray(data.get("edge_source", []), dtype=np.int64),
+                    np.asarray(data.get("edge_target", []), dtype=np.int64),
+                ]
+            )
         return cls(
             texts=data.get("texts"),
             images=data.get("images"),
