@@ -4,7 +4,6 @@ import http.server
 import importlib.util
 import io
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,12 +24,14 @@ def image_bytes(kind: str) -> bytes:
 
 
 class ImageServer:
-    """Serves /ok.png, /ok.jpg, /missing.png (404), /slow.png (answers after 1 s), /corrupt.jpg
-    (valid JPEG header, garbage body) and /flaky.png (503 on the first request)."""
+    """Serves /ok.png, /ok.jpg, /missing.png (404), /slow.png (answers only when the server
+    stops, so every client times out however loaded the machine), /corrupt.jpg (valid JPEG
+    header, garbage body) and /flaky.png (503 on the first request)."""
 
     def __init__(self):
         self.requests: Counter = Counter()
         self.user_agents: set = set()
+        self.stopping = threading.Event()
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -45,7 +46,7 @@ class ImageServer:
                 if self.path == "/flaky.png" and server.requests[self.path] == 1:
                     return self.send_error(503)
                 if self.path == "/slow.png":
-                    time.sleep(1.0)
+                    server.stopping.wait(30)
                 body = {
                     "/ok.png": image_bytes("PNG"),
                     "/ok.jpg": image_bytes("JPEG"),
@@ -74,6 +75,7 @@ class ImageServer:
         return self
 
     def __exit__(self, *exc):
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -84,7 +86,8 @@ def server():
         yield running
 
 
-FAST = {"timeout": 0.3, "retries": 2, "backoff": 0.01, "requests_per_second": None, "progress": False}
+# A timeout generous for a loaded machine: only /slow.png, which never answers in time, hits it.
+FAST = {"timeout": 1.0, "retries": 2, "backoff": 0.01, "requests_per_second": None, "progress": False}
 NAMES = ["ok.png", "ok.jpg", "missing.png", "slow.png", "corrupt.jpg", "flaky.png", "file:///etc/hostname"]
 
 
@@ -130,11 +133,19 @@ def test_rate_limiter_spaces_request_starts():
 
 
 def test_shared_rate_limit_holds_across_threads(server, tmp_path):
+    # A clock that never moves and a sleep that only records: the six request starts must ask
+    # for the five spaced slots of one shared limiter, whatever the threads' timing.
+    slept, lock = [], threading.Lock()
+
+    def record(seconds):
+        with lock:
+            slept.append(seconds)
+
+    limiter = RateLimiter(20, clock=lambda: 0.0, sleep=record)
     jobs = [DownloadJob(f"{server.url}/ok.png", str(tmp_path / f"{i}.png")) for i in range(6)]
-    start = time.monotonic()
-    report = download_images(jobs, num_workers=6, **{**FAST, "requests_per_second": 20})
+    report = download_images(jobs, num_workers=6, rate_limiter=limiter, **FAST)
     assert report.downloaded == 6
-    assert time.monotonic() - start >= 5 / 20  # six starts need five intervals of 50 ms
+    assert sorted(slept) == pytest.approx([0.05, 0.10, 0.15, 0.20, 0.25])
 
 
 def load_script():

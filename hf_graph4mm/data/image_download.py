@@ -188,16 +188,18 @@ def download_images(
     max_bytes: int = 50 * 2**20,
     total: int | None = None,
     progress: bool = True,
+    rate_limiter: RateLimiter | None = None,
 ) -> DownloadReport:
     """Download every job's URL to its path; never raises for a single failed image.
 
     ``total`` only sizes the progress bar. Destination folders are created as needed.
+    ``rate_limiter`` replaces the one made from ``requests_per_second`` (to share one limit
+    between calls, or to test with a fake clock).
     """
     if num_workers < 1:
         raise ValueError(f"num_workers must be at least 1, got {num_workers}")
-    settings = _Settings(
-        timeout, retries, backoff, max_backoff, user_agent, max_bytes, RateLimiter(requests_per_second)
-    )
+    limiter = rate_limiter if rate_limiter is not None else RateLimiter(requests_per_second)
+    settings = _Settings(timeout, retries, backoff, max_backoff, user_agent, max_bytes, limiter)
     report = DownloadReport()
     made_dirs: set[str] = set()
     bar = tqdm(total=total, unit="img", desc="images", disable=not progress)
