@@ -1,6 +1,6 @@
 """Our GsiT and Hop-Diffused Attention against the published formulations, side by side on CPU.
 
-    python benchmarks/published_baselines.py [--threads 2] [--repeats 3] [--models gsit graph4mm]
+    python benchmarks/published_baselines.py [--threads 2] [--rounds 5] [--models gsit graph4mm]
 
 The published models are re-implemented in ``benchmarks/published_reference.py``. All rows of
 a table run in this one process, on the same inputs, one after another:
@@ -14,7 +14,8 @@ a table run in this one process, on the same inputs, one after another:
   series terms (steps 4 = i 0..3), so our K = 3 is the like-for-like row; K = 4 is shown too.
   The floor row is the cost of our module's own q and k projections (two 768 x 768 Linear).
 
-Columns: time = fastest of ``--repeats`` runs after two warm-ups (``benchmarks.attention.best_time``);
+Columns: time = fastest of ``--rounds`` runs after two warm-ups (``benchmarks.attention.best_time``
+for the first, then round-robin over the rows: load from other jobs then hits every row alike);
 peak = largest live torch CPU allocation during one run (``cpu_peak_bytes``); both also as a
 ratio to the published row (below 1 = less than published).
 Before the timings a float64 check prints how far each formulation is from ours.
@@ -24,15 +25,19 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import sys
+import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.attention import best_time, cpu_peak_bytes  # noqa: E402
+from benchmarks.attention import best_time, cpu_peak_bytes, step  # noqa: E402
 from benchmarks.published_reference import (  # noqa: E402
     PublishedAttentionDiffusion,
     published_gsit_from_ours,
@@ -135,32 +140,66 @@ def check_graph4mm() -> None:
 _NOTES: dict[str, str] = {}
 
 
-def measure(run, inputs, needs_grad, repeats, kind: str = ""):
-    """(seconds, peak bytes, note): the note is the warnings the run raised (shortened)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        seconds = best_time(run, inputs, needs_grad, "cpu", repeats)
-        peak = cpu_peak_bytes(run, inputs, needs_grad)
-    note = "; ".join(sorted({str(w.message).split(" (same numbers)")[0][:140] for w in caught}))
-    if kind and note:
-        _NOTES.setdefault(kind, note)
-    elif kind:
-        note = _NOTES.get(kind, "")
-    return seconds, peak, note
+@dataclass
+class Row:
+    """One table row: what to run (``run()``, on ``inputs`` that get gradients when ``needs_grad``)."""
+
+    label: str
+    run: Callable | None = None
+    inputs: tuple = ()
+    needs_grad: bool = False
+    kind: str = ""  # which warnings it shares with rows of the same backend
+    seconds: float = math.inf
+    peak: int = 0
+    note: str = ""
 
 
-def print_table(title: str, rows: list[tuple[str, float | None, int | None, str]]) -> None:
+def try_row(rows: list[Row], build: Callable[..., Row], label: str, *args) -> None:
+    """Append ``build(label, *args)``, or a failed row saying why: one backend failing must not hide
+    the others."""
+    try:
+        rows.append(build(label, *args))
+    except Exception as error:
+        rows.append(Row(label, note=f"failed: {type(error).__name__}: {str(error)[:150]}"))
+
+
+def measure_rows(rows: list[Row], rounds: int) -> None:
+    """Fill in time and peak. Round-robin: every row runs once per round and keeps its fastest
+    time, so a burst of load from other jobs hits all rows alike instead of one row's repeats."""
+    live = [row for row in rows if row.run is not None]
+    for row in live:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                row.seconds = best_time(row.run, row.inputs, row.needs_grad, "cpu", 1)  # + 2 warm-ups
+                row.peak = cpu_peak_bytes(row.run, row.inputs, row.needs_grad)
+            except Exception as error:
+                row.run, row.note = None, f"failed: {type(error).__name__}: {str(error)[:150]}"
+                continue
+        note = "; ".join(sorted({str(w.message).split(" (same numbers)")[0][:140] for w in caught}))
+        row.note = (
+            _NOTES.setdefault(row.kind, note) if row.kind and note else note or _NOTES.get(row.kind, "")
+        )
+    live = [row for row in live if row.run is not None]
+    for _ in range(rounds - 1):
+        for row in live:
+            start = time.perf_counter()
+            step(row.run, row.inputs, row.needs_grad)
+            row.seconds = min(row.seconds, time.perf_counter() - start)
+
+
+def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
     print("| row | time ms | time / published | peak MiB | peak / published | note |")
     print("|---|---|---|---|---|---|")
-    base_time, base_peak = rows[0][1], rows[0][2]
-    for name, seconds, peak, note in rows:
-        if seconds is None:
-            print(f"| {name} | - | - | - | - | {note} |")
+    base = rows[0]
+    for row in rows:
+        if row.run is None:
+            print(f"| {row.label} | - | - | - | - | {row.note} |")
             continue
         print(
-            f"| {name} | {seconds * 1e3:.1f} | {seconds / base_time:.2f} | {peak / 2**20:.1f} | "
-            f"{peak / base_peak:.2f} | {note} |",
+            f"| {row.label} | {row.seconds * 1e3:.1f} | {row.seconds / base.seconds:.2f} | "
+            f"{row.peak / 2**20:.1f} | {row.peak / base.peak:.2f} | {row.note} |",
             flush=True,
         )
 
@@ -176,7 +215,7 @@ def train_step(model, optimizer, forward):
     return run
 
 
-def gsit_table(batch: int, repeats: int) -> None:
+def gsit_table(batch: int, rounds: int) -> None:
     torch.manual_seed(0)
     config = GsiTConfig()  # the published MOSI setting
     base = GsiTForSequenceClassification(config)
@@ -193,33 +232,33 @@ def gsit_table(batch: int, repeats: int) -> None:
     published = published_gsit_from_ours(base).train()
     forward = lambda m: torch.nn.functional.l1_loss(m(**inputs).view(-1), labels)  # noqa: E731
     rows = [
-        (
+        Row(
             "published (bmm per segment pair, no padding mask)",
-            *measure(train_step(published, adamw(published), forward), (), False, repeats),
+            train_step(published, adamw(published), forward),
         )
     ]
-    del published
-    variants = [(name, name, {}) for name in BACKENDS]
-    variants.append(("sdpa, attention_dropout 0 (as published)", "sdpa", {"attention_dropout": 0.0}))
+
+    def ours(label, name, overrides):
+        model = GsiTForSequenceClassification(GsiTConfig(**overrides))
+        model.load_state_dict(base.state_dict())
+        model.set_attn_implementation(name)
+        model.train()
+        ours_forward = lambda m: m(**inputs, labels=labels).loss  # noqa: E731
+        return Row(label, train_step(model, adamw(model), ours_forward), kind=f"gsit {name}")
+
+    variants = [(f"ours {name}", name, {}) for name in BACKENDS]
+    variants.append(("ours sdpa, attention_dropout 0 (as published)", "sdpa", {"attention_dropout": 0.0}))
     for label, name, overrides in variants:
-        try:
-            model = GsiTForSequenceClassification(GsiTConfig(**overrides))
-            model.load_state_dict(base.state_dict())
-            model.set_attn_implementation(name)
-            model.train()
-            ours_forward = lambda m: m(**inputs, labels=labels).loss  # noqa: E731
-            step = train_step(model, adamw(model), ours_forward)
-            rows.append((f"ours {label}", *measure(step, (), False, repeats, kind=f"gsit {name}")))
-        except Exception as error:  # one backend failing must not hide the others
-            rows.append((f"ours {label}", None, None, f"failed: {type(error).__name__}: {str(error)[:150]}"))
+        try_row(rows, ours, label, name, overrides)
+    measure_rows(rows, rounds)
     print_table(
         f"GsiT train step (fwd + L1 + bwd + AdamW), MOSI 50/375/500, batch {batch}, "
-        f"{torch.get_num_threads()} threads",
+        f"{torch.get_num_threads()} threads, fastest of {rounds} round-robin rounds",
         rows,
     )
 
 
-def graph4mm_table(batch: int, nodes: int, repeats: int) -> None:
+def graph4mm_table(batch: int, nodes: int, rounds: int) -> None:
     generator = torch.Generator().manual_seed(0)
     hidden = torch.randn(batch, nodes, 768, generator=generator).requires_grad_(True)
     adjacency = random_graph(batch, nodes, generator)
@@ -229,40 +268,28 @@ def graph4mm_table(batch: int, nodes: int, repeats: int) -> None:
     for steps in (4, 3):
         torch.manual_seed(0)
         published = PublishedAttentionDiffusion(768, 12, steps=steps)
-        label = "published AttentionDiffusion" + (" steps 4 (i=0..3)" if steps == 4 else " steps 3 (i=0..2)")
-        rows.append((label, *measure(lambda p=published: p(hidden, graph), (hidden,), True, repeats)))
+        label = f"published AttentionDiffusion steps {steps} (i=0..{steps - 1})"
+        rows.append(Row(label, lambda p=published: p(hidden, graph), (hidden,), True))
+
+    def ours(label, num_steps, name):
+        torch.manual_seed(0)
+        module, kwargs = structure_module(num_steps, name=name)
+        run = lambda: module(hidden, mask, adjacency, hops, **kwargs)  # noqa: E731
+        return Row(label, run, (hidden,), True, kind=f"hop {name}")
+
     for num_steps in (3, 4):
         for name in BACKENDS:
-            try:
-                torch.manual_seed(0)
-                module, kwargs = structure_module(num_steps, name=name)
-                run = lambda m=module, k=kwargs: m(hidden, mask, adjacency, hops, **k)  # noqa: E731
-                rows.append(
-                    (
-                        f"ours K={num_steps} {name}",
-                        *measure(run, (hidden,), True, repeats, kind=f"hop {name}"),
-                    )
-                )
-            except Exception as error:
-                rows.append(
-                    (
-                        f"ours K={num_steps} {name}",
-                        None,
-                        None,
-                        f"failed: {type(error).__name__}: {str(error)[:150]}",
-                    )
-                )
+            label = f"ours K={num_steps} {name}"
+            try_row(rows, ours, label, num_steps, name)
     torch.manual_seed(0)
     query, key = torch.nn.Linear(768, 768), torch.nn.Linear(768, 768)
     rows.append(
-        (
-            "floor: our q and k projections only",
-            *measure(lambda: query(hidden) + key(hidden), (hidden,), True, repeats),
-        )
+        Row("floor: our q and k projections only", lambda: query(hidden) + key(hidden), (hidden,), True)
     )
+    measure_rows(rows, rounds)
     print_table(
         f"Graph4MM structure module, fwd + bwd, d 768, 12 heads, B{batch} x N{nodes}, "
-        f"{torch.get_num_threads()} threads",
+        f"{torch.get_num_threads()} threads, fastest of {rounds} round-robin rounds",
         rows,
     )
 
@@ -270,7 +297,9 @@ def graph4mm_table(batch: int, nodes: int, repeats: int) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="timed runs per row, round-robin (B8 graphs: 2x)"
+    )
     parser.add_argument("--models", nargs="+", choices=["gsit", "graph4mm"], default=["gsit", "graph4mm"])
     parser.add_argument("--gsit-batches", nargs="+", type=int, default=[8, 32])
     args = parser.parse_args(argv)
@@ -284,10 +313,10 @@ def main(argv=None) -> None:
         check_graph4mm()
     if "graph4mm" in args.models:
         for batch, nodes in ((8, 12), (128, 32)):
-            graph4mm_table(batch, nodes, 2 * args.repeats if batch == 8 else args.repeats)
+            graph4mm_table(batch, nodes, 2 * args.rounds if batch == 8 else args.rounds)
     if "gsit" in args.models:
         for batch in args.gsit_batches:
-            gsit_table(batch, args.repeats)
+            gsit_table(batch, args.rounds)
     print(f"\n# loadavg at end: {loadavg()}")
 
 
