@@ -37,11 +37,11 @@ MAX_NEW_TOKENS = {"far_colour": 32, "near_majority": 8}
 class Budget:
     """What every variant gets: data sizes, optimiser steps, learning rate, query tokens per image."""
 
-    num_train: int = 512
-    num_test: int = 128
-    steps: int = 300
+    num_train: int = 4000
+    num_test: int = 256
+    steps: int = 600
     batch_size: int = 16
-    learning_rate: float = 2e-3
+    learning_rate: float = 1e-2
     warmup_steps: int = 20
     num_query_tokens_per_image: int = 2
 
@@ -99,8 +99,9 @@ def build_model(variant: str, task: str, seed: int, budget: Budget):
     return Graph4MMForConditionalGeneration(config)
 
 
-def build_processor(task: str, budget: Budget):
-    """The processor every variant of ``task`` shares (2-hop neighbourhoods, neighbour texts in the prompt)."""
+def build_processor(task: str, budget: Budget, include_neighbor_text: bool = True):
+    """The processor every variant of ``task`` shares: 2-hop neighbourhoods, the neighbours' texts in
+    the LM prompt (MMGL-style context) unless ``include_neighbor_text=False``."""
     from ..data.synthetic import MAX_NODES
     from ..processing import Graph4MMProcessor
     from ..tiny import build_tiny_image_processor
@@ -116,6 +117,7 @@ def build_processor(task: str, budget: Budget):
         max_length=256,
         max_target_length=32,
         max_node_tokens=32,
+        include_neighbor_text=include_neighbor_text,
     )
 
 
@@ -139,8 +141,8 @@ class PreparedTask:
             task,
             splits,
             processor,
-            _processed(processor, splits["train"], with_labels=True),
-            _processed(processor, splits["test"], with_labels=False),
+            process_examples(processor, splits["train"], with_labels=True),
+            process_examples(processor, splits["test"], with_labels=False),
         )
 
     def images(self):
@@ -148,7 +150,7 @@ class PreparedTask:
         return (image for example in examples for image in example.graph.images if image is not None)
 
 
-def _processed(processor, examples, with_labels: bool) -> list[dict]:
+def process_examples(processor, examples, with_labels: bool) -> list[dict]:
     """Examples tokenised once (images named by cache key, not decoded)."""
     return [
         processor.process_example(
