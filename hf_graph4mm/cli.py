@@ -1,4 +1,4 @@
-"""The ``hf-graph4mm`` command: demo, train, evaluate, predict.
+"""The ``hf-graph4mm`` command: demo, train, evaluate, predict, benchmark-variants.
 
 Each subcommand lives in its own module under ``hf_graph4mm.training`` and is imported
 only when called, so ``hf-graph4mm --help`` stays fast.
@@ -28,6 +28,12 @@ def _evaluate(argv: list[str]) -> int:
     return evaluate_main(argv)
 
 
+def _benchmark_variants(argv: list[str]) -> int:
+    from .training.variants import main as variants_main
+
+    return variants_main(argv)
+
+
 def _predict(argv: list[str]) -> int:
     from .pipelines.predict import main as predict_main
 
@@ -44,6 +50,10 @@ COMMANDS = {
         "fine-tune a model from a YAML/JSON config (HfArgumentParser dataclasses + TrainingArguments)",
     ),
     "evaluate": (_evaluate, "generate with a checkpoint and compute metrics (JSON + table)"),
+    "benchmark-variants": (
+        _benchmark_variants,
+        "train every structure variant alike on the synthetic hop tasks and print the ablation table",
+    ),
     "predict": (_predict, "stream predictions of a checkpoint over a dataset to a JSONL file (resumable)"),
 }
 

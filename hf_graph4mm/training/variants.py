@@ -41,7 +41,7 @@ class Budget:
     num_test: int = 256
     steps: int = 600
     batch_size: int = 16
-    learning_rate: float = 1e-2
+    learning_rate: float = 3e-3
     warmup_steps: int = 20
     num_query_tokens_per_image: int = 2
 
