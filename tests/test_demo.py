@@ -23,6 +23,8 @@ def test_demo_command_leaves_loadable_checkpoints_metrics_and_plot(tmp_path):
             "1",
             "--gsit_epochs",
             "1",
+            "--variants_steps",
+            "2",
         ],
         capture_output=True,
         text=True,
@@ -36,6 +38,13 @@ def test_demo_command_leaves_loadable_checkpoints_metrics_and_plot(tmp_path):
     assert {"acc2_has0", "f1_non0", "acc7", "mae", "corr"} <= set(metrics["gsit"])
     with Image.open(output / "loss_curve.png") as plot:
         assert plot.size[0] > 100 and plot.size[1] > 100
+    ablation = metrics["variants"]["summary"]
+    assert list(ablation) == ["hop_aware", "hop_diffused", "no_structure"]
+    for row in ablation.values():
+        assert {"bleu4", "rougeL", "cider", "exact", "seconds"} <= set(row) and row["runs"] == 1
+    assert "| Graph4MM Hop-Aware |" in result.stdout and metrics["variants"]["table"] in result.stdout
+    with Image.open(output / "variants.png") as chart:
+        assert chart.size[0] > 100 and chart.size[1] > 100
 
     gsit = AutoModelForSequenceClassification.from_pretrained(output / "gsit")
     assert type(gsit).__name__ == "GsiTForSequenceClassification"

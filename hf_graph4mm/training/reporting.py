@@ -63,3 +63,28 @@ def loss_curve_png(histories: Mapping[str, list[dict]], path: str | Path) -> Pat
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def variants_bar_png(
+    summary: Mapping[str, Mapping[str, float]], metric: str, path: str | Path, title: str = ""
+) -> Path:
+    """Bar chart of ``summary[variant][metric]`` (error bars: ``{metric}_std``), one bar per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summary)
+    means = [summary[name][metric] for name in names]
+    errors = [summary[name].get(f"{metric}_std", 0.0) for name in names]
+    figure, axis = plt.subplots(figsize=(1.4 * len(names) + 2, 3.5))
+    axis.bar(range(len(names)), means, yerr=errors, capsize=4, color="tab:blue")
+    axis.set_xticks(range(len(names)), [name.replace("_", "\n") for name in names])
+    axis.set_ylabel(metric)
+    axis.set_title(title or metric)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
