@@ -1,4 +1,4 @@
-"""Run artefacts: metrics JSON, a printed metrics table and a loss-curve PNG."""
+"""Run artefacts: metrics JSON, a printed metrics table, a loss-curve PNG and an ablation bar chart."""
 
 from __future__ import annotations
 
@@ -57,6 +57,12 @@ def loss_curve_png(histories: Mapping[str, list[dict]], path: str | Path) -> Pat
         axis.set_xlabel("step")
         axis.set_ylabel("loss")
         axis.legend()
+    return _save_figure(figure, path)
+
+
+def _save_figure(figure, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,9 +88,4 @@ def variants_bar_png(
     axis.set_xticks(range(len(names)), [name.replace("_", "\n") for name in names])
     axis.set_ylabel(metric)
     axis.set_title(title or metric)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save_figure(figure, path)
