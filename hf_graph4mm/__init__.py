@@ -4,8 +4,8 @@ Importing the package registers its configs and models with the transformers Aut
 classes and its tasks with ``pipeline()``.
 """
 
-from . import hub  # noqa: E402,F401  (registers the hub's save/push hooks: remote code, card, pipeline code)
-from . import pipelines  # noqa: E402,F401  (registers the pipeline tasks)
+# hub: registers the save/push hooks (remote code, card, pipeline code); pipelines: the pipeline tasks
+from . import hub, pipelines  # noqa: F401
 from .modeling.graph4mm import *  # noqa: F403  (registers Graph4MM with the Auto classes)
 from .modeling.gsit import *  # noqa: F403  (registers GsiT with the Auto classes)
 from .processing import *  # noqa: F403
