@@ -305,3 +305,24 @@ class PublishedStructureAdapter(nn.Module):
 
     def forward(self, hidden, node_mask, adjacency, hops):
         return self.diffusion(hidden, adjacency.to(hidden.dtype))
+
+
+@torch.no_grad()
+def cross_sample_shift(
+    structure: nn.Module, hidden: torch.Tensor, adjacency: torch.Tensor, **kwargs
+) -> float:
+    """How far sample 0's output moves when only sample 1's features change (0 = no batch mixing).
+
+    Args:
+        structure: a module with our structure-module signature (e.g. :class:`PublishedStructureAdapter`).
+        hidden: ``[B >= 2, N, d]``; adjacency: ``[B, N, N]`` bool; kwargs: extra forward arguments.
+    """
+    batch, nodes, _ = hidden.shape
+    changed = hidden.clone()
+    changed[1] += torch.randn(
+        hidden.shape[1:], generator=torch.Generator().manual_seed(0), dtype=hidden.dtype
+    )
+    mask, hops = torch.ones(batch, nodes, dtype=torch.bool), torch.zeros(batch, nodes, dtype=torch.long)
+    before = structure(hidden, mask, adjacency, hops, **kwargs)[0]
+    after = structure(changed, mask, adjacency, hops, **kwargs)[0]
+    return float((after - before).abs().max())
