@@ -1,9 +1,17 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 # Nothing may be fetched from the Hub in tests; this must be set before huggingface_hub is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# A datasets cache of this test session's own: the user-wide ~/.cache is shared by every checkout, and
+# pytest's tmp paths repeat across runs, so a folder loaded by one checkout's run could be served,
+# stale (absolute paths into that checkout), to another's. Set before `datasets` is imported.
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="hf-graph4mm-tests-datasets-")
+atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 
 import torch  # noqa: E402
 
