@@ -201,10 +201,6 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             self.language_model.eval()
         return self
 
-    @property
-    def graph_attn_implementation(self) -> str:
-        return self.config._attn_implementation or "eager"
-
     # -- the multimodal prefix -------------------------------------------------------------------
     def _language_backbone(self) -> nn.Module:
         """The LM without its head (and without a PEFT prompt-learning wrapper around it)."""

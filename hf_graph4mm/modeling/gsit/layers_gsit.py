@@ -21,6 +21,7 @@ modality's forward partner and second half from its backward partner:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,14 @@ def lengths_after_conv(lengths: torch.Tensor, kernel_size: int) -> torch.Tensor:
 def padding_mask(lengths: torch.Tensor, time: int) -> torch.Tensor:
     """``[batch, time]`` bool, True on the first ``lengths[b]`` steps."""
     return torch.arange(time, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def last_real_steps(sequences: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``{m: [batch, T_m, width]}`` -> ``{m: [batch, width]}``: each sample's last real step (what a head reads)."""
+    return {
+        m: sequences[m][torch.arange(sequences[m].shape[0], device=sequences[m].device), lengths[m] - 1]
+        for m in sequences
+    }
 
 
 class Dropout(nn.Dropout):
@@ -339,7 +348,7 @@ class InterlacedFusion(nn.Module):
             fused = layout.unpack(self.self_pass.interlaced(both, layout, NAMED_PATTERNS["self"]))
             return dict(zip(MODALITIES, fused.split(segment_lengths, dim=1)))
         batch = layout.batch
-        starts = torch.tensor([0, *segment_lengths[:-1]]).cumsum(0).tolist()
+        starts = [0, *itertools.accumulate(segment_lengths[:-1])]
         sample_offset = torch.arange(batch, device=rows.device) * layout.total
         last_positions = torch.cat(
             [sample_offset + start + lengths[m] - 1 for start, m in zip(starts, MODALITIES)]
@@ -373,7 +382,4 @@ class MulTFusion(nn.Module):
                 for source in (FORWARD_SOURCE[target], BACKWARD_SOURCE[target])
             ]
             fused[target] = self.memory[target](torch.cat(halves, dim=-1), key_padding_mask=masks[target])
-        if last_steps_only:
-            batch_index = torch.arange(next(iter(lengths.values())).shape[0], device=fused["text"].device)
-            fused = {m: fused[m][batch_index, lengths[m] - 1] for m in MODALITIES}
-        return fused
+        return last_real_steps(fused, lengths) if last_steps_only else fused

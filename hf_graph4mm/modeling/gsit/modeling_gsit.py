@@ -22,7 +22,7 @@ from transformers.utils import ModelOutput
 from ...kernels import InterlacedAttentionInterface, check_implementation
 from ..sharing import ShareableModelMixin
 from .configuration_gsit import GsiTConfig
-from .layers_gsit import MODALITIES, GsiTModalityProjection, InterlacedFusion, MulTFusion
+from .layers_gsit import MODALITIES, GsiTModalityProjection, InterlacedFusion, MulTFusion, last_real_steps
 
 # What the text encoder (a stock transformers model, not our kernels) runs under each of our backends.
 TEXT_ENCODER_ATTENTION = {"eager": "eager", "sdpa": "sdpa", "triton": "sdpa", "flex_attention": "sdpa"}
@@ -265,8 +265,7 @@ class GsiTModel(GsiTPreTrainedModel):
             streams[m], lengths[m] = self.projections[m](features[m], real)
         if return_sequences:
             fused = self.fusion(streams, lengths)
-            batch_index = torch.arange(text_features.shape[0], device=text_features.device)
-            last_steps = [fused[m][batch_index, lengths[m] - 1] for m in MODALITIES]
+            last_steps = list(last_real_steps(fused, lengths).values())
         else:
             fused = {}
             last_steps = list(self.fusion(streams, lengths, last_steps_only=True).values())
