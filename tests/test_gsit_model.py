@@ -96,6 +96,29 @@ def test_fused_representation_is_the_last_real_step_of_each_modality():
         torch.testing.assert_close(out.fused_representation[b], expected)
 
 
+@pytest.mark.parametrize("implementation", ["eager", "sdpa"])
+@pytest.mark.parametrize("padded", [True, False])
+def test_computing_only_the_last_steps_equals_the_full_sequences(implementation, padded):
+    """return_sequences=False projects and attends only the queries the head reads at the last self-pass layer:
+    the same representation and the same gradients as the full computation (float64)."""
+    torch.manual_seed(0)
+    model = GsiTModel(tiny_config(attn_implementation=implementation)).double().eval()
+    inputs = random_batch()
+    if not padded:  # every step real: the packed layout is a plain reshape
+        inputs = {k: v for k, v in inputs.items() if not k.endswith("_lengths")}
+    inputs = {k: v.double() if v.is_floating_point() else v for k, v in inputs.items()}
+    results = []
+    for return_sequences in (True, False):
+        model.zero_grad()
+        out = model(**inputs, return_sequences=return_sequences)
+        (out.fused_representation**2).sum().backward()
+        results.append((out.fused_representation.detach(), [p.grad.clone() for p in model.parameters()]))
+    (full, full_grads), (pruned, pruned_grads) = results
+    torch.testing.assert_close(pruned, full, rtol=1e-10, atol=1e-10)
+    for got, expected in zip(pruned_grads, full_grads):
+        torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-10)
+
+
 def test_masks_and_lengths_give_the_same_result():
     model = GsiTForSequenceClassification(tiny_config()).eval()
     inputs = random_batch()

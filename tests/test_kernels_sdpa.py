@@ -7,6 +7,8 @@ import torch
 from kernel_cases import INTERLACED_CASES, check_hop_diffused, check_interlaced
 
 from hf_graph4mm.kernels import interlaced_attention, interlaced_attention_sdpa
+from hf_graph4mm.kernels import interlaced_sdpa as interlaced_sdpa_module
+from hf_graph4mm.kernels.interlaced_sdpa import segment_pair_path
 
 
 @pytest.mark.parametrize("nodes", [1, 7, 64, 128])
@@ -44,6 +46,37 @@ def test_interlaced_sdpa_never_sees_a_full_length_sequence(monkeypatch):
     assert calls == [(6, 4), (4, 3), (3, 6)]
 
 
+def test_interlaced_sdpa_with_dropout_on_cpu_runs_explicit_blocks_on_each_pairs_slices(monkeypatch):
+    """CPU + attention dropout: every block runs scores, softmax, dropout, matmul on its own slices (never SDPA's
+    math path, never the full length); without dropout SDPA runs; on CUDA SDPA always runs."""
+    cpu = torch.device("cpu")
+    assert segment_pair_path(cpu, 0.1) == "explicit"
+    assert segment_pair_path(cpu, 0.0) == "sdpa"
+    assert segment_pair_path(torch.device("cuda"), 0.1) == "sdpa"
+    blocks, fused = [], []
+    original_block, original_sdpa = interlaced_sdpa_module.attention_block, torch.nn.functional.scaled_dot_product_attention
+
+    def block_spy(query, key, *args, **kwargs):
+        blocks.append((query.shape[-2], key.shape[-2]))
+        return original_block(query, key, *args, **kwargs)
+
+    def sdpa_spy(query, key, value, **kwargs):
+        fused.append((query.shape[-2], key.shape[-2]))
+        return original_sdpa(query, key, value, **kwargs)
+
+    monkeypatch.setattr(interlaced_sdpa_module, "attention_block", block_spy)
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", sdpa_spy)
+    generator = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(2, 2, 6 + 4 + 7, 8, dtype=torch.float64, generator=generator) for _ in range(3))
+    mask = torch.rand(2, 17, generator=generator) > 0.3
+    mask[:, [0, 6, 10]] = True
+    lengths = (6, 4, 7)
+    interlaced_attention(query, key, value, lengths, "forward", mask, implementation="sdpa", dropout_p=0.2)
+    assert blocks == [(6, 4), (4, 7), (7, 6)] and fused == []
+    interlaced_attention(query, key, value, lengths, "forward", mask, implementation="sdpa")
+    assert fused == [(6, 4), (4, 7), (7, 6)]
+
+
 def test_interlaced_sdpa_dropout_is_unbiased_attention_dropout():
     """With dropout the result differs per draw but averages to the dropout-free result.
 
@@ -60,3 +93,32 @@ def test_interlaced_sdpa_dropout_is_unbiased_attention_dropout():
     assert not torch.allclose(dropped[0], exact[0])
     spread = dropped.std(dim=0) / copies**0.5
     assert ((dropped.mean(dim=0) - exact[0]).abs() <= 5 * spread + 1e-12).all()
+
+
+@pytest.mark.parametrize("implementation", ["eager", "sdpa", "flex_attention"])
+@pytest.mark.parametrize("pattern", ["forward", "self"])
+def test_a_query_subset_gives_those_rows_of_the_full_result(implementation, pattern):
+    """``query_segment_lengths``: only some queries per segment (a classifier head's last steps), the same
+    keys; each output row equals that query's row of the full computation (float64, with padding)."""
+    generator = torch.Generator().manual_seed(7)
+    lengths = (5, 8, 6)
+    query, key, value = (torch.randn(3, 2, 19, 8, dtype=torch.float64, generator=generator) for _ in range(3))
+    mask = torch.rand(3, 19, generator=generator) > 0.3
+    mask[:, [0, 5, 13]] = True
+    full = interlaced_attention(query, key, value, lengths, pattern, mask, implementation="eager")
+    picked = torch.tensor([4, 5, 7, 18])
+    query_lengths = (1, 2, 1)  # position 4 (segment 0), 5 and 7 (segment 1), 18 (segment 2)
+    with torch.no_grad():  # flex_attention runs on CPU without gradients
+        got = interlaced_attention(
+            query[:, :, picked], key, value, lengths, pattern, mask,
+            implementation=implementation, query_segment_lengths=query_lengths,
+        )
+    torch.testing.assert_close(got, full[:, :, picked], rtol=1e-10, atol=1e-10)
+
+
+def test_query_segment_lengths_are_checked():
+    query = torch.randn(1, 1, 9, 4)
+    with pytest.raises(ValueError, match="one length >= 0 for each of the 3 segments"):
+        interlaced_attention(query[:, :, :2], query, query, (3, 4, 2), "self", query_segment_lengths=(1, 1))
+    with pytest.raises(ValueError, match=r"does not equal the sum 3 / 9"):
+        interlaced_attention(query[:, :, :2], query, query, (3, 4, 2), "self", query_segment_lengths=(1, 1, 1))

@@ -25,9 +25,8 @@ from .interface import AttentionCoreInterface
 from .interlaced_sdpa import interlaced_attention_sdpa
 from .primitives import (
     NAMED_PATTERNS,
-    dropout,
+    attention_block,
     interlaced_block_mask,
-    masked_attention_probs,
     resolve_pattern,
 )
 
@@ -50,24 +49,24 @@ def interlaced_attention_eager(
     key_padding_mask: torch.Tensor | None = None,
     scaling: float | None = None,
     dropout_p: float = 0.0,
+    query_segment_lengths: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """The reference: an explicit masked softmax per allowed block. Shapes as in :func:`interlaced_attention`."""
     scaling = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
     lengths = list(segment_lengths)
-    queries, keys, values = (t.split(lengths, dim=-2) for t in (query, key, value))
+    queries = query.split(lengths if query_segment_lengths is None else list(query_segment_lengths), dim=-2)
+    keys, values = (t.split(lengths, dim=-2) for t in (key, value))
     outputs = []
     for query_segment, key_segment in enumerate(pattern):
         if lengths[key_segment] == 0:
             outputs.append(query.new_zeros(queries[query_segment].shape[:-1] + value.shape[-1:]))
             continue
-        if key_padding_mask is None:
-            allowed = torch.ones(1, 1, 1, lengths[key_segment], dtype=torch.bool, device=query.device)
-        else:
+        allowed = None
+        if key_padding_mask is not None:
             allowed = key_padding_mask.split(lengths, dim=-1)[key_segment][:, None, None, :]  # broadcast over rows
-        probs = masked_attention_probs(queries[query_segment], keys[key_segment], allowed, scaling)
-        if dropout_p > 0.0:
-            probs = dropout(probs, dropout_p)
-        outputs.append(torch.matmul(probs, values[key_segment]))
+        outputs.append(
+            attention_block(queries[query_segment], keys[key_segment], values[key_segment], allowed, scaling, dropout_p)
+        )
     return torch.cat(outputs, dim=-2)
 
 
@@ -93,11 +92,13 @@ def interlaced_attention(
     implementation: str = "eager",
     scaling: float | None = None,
     dropout_p: float = 0.0,
+    query_segment_lengths: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """Block-masked attention over concatenated modality segments (the checked functional API).
 
     Args:
-        query, key, value: ``[batch, heads, T, head_dim]``, T = ``sum(segment_lengths)``.
+        query, key, value: ``[batch, heads, T, head_dim]``, T = ``sum(segment_lengths)``; with
+            ``query_segment_lengths`` the query is ``[batch, heads, sum(query_segment_lengths), head_dim]``.
         segment_lengths: the (padded) length of each segment, e.g. ``(T_text, T_vision, T_audio)``.
         pattern: for each query segment, the key segment it attends to; or "forward",
             "backward", "self".
@@ -105,18 +106,29 @@ def interlaced_attention(
         implementation: "eager" (reference), "sdpa", "triton" or "flex_attention".
         scaling: score scale, default ``1 / sqrt(head_dim)``.
         dropout_p: attention-probability dropout (pass 0 at eval time).
+        query_segment_lengths: when only some queries are wanted, how many each segment sends, in
+            segment order (e.g. ``(1, 1, 1)``: one query per segment, as a head that reads one step
+            of each modality needs); default ``segment_lengths``.
 
     Returns:
-        ``[batch, heads, T, head_dim]``; rows with no real key are zero.
+        ``[batch, heads, T_q, head_dim]`` (T_q = the query's length); rows with no real key are zero.
     """
     segment_lengths = tuple(int(length) for length in segment_lengths)
     if any(length < 0 for length in segment_lengths):
         raise ValueError(f"segment lengths must be >= 0, got {segment_lengths}")
     total = sum(segment_lengths)
-    if query.shape[-2] != total or key.shape[-2] != total:
+    query_lengths = segment_lengths
+    if query_segment_lengths is not None:
+        query_lengths = tuple(int(length) for length in query_segment_lengths)
+        if len(query_lengths) != len(segment_lengths) or any(length < 0 for length in query_lengths):
+            raise ValueError(
+                f"query_segment_lengths {query_lengths} must give one length >= 0 for each of the "
+                f"{len(segment_lengths)} segments"
+            )
+    if query.shape[-2] != sum(query_lengths) or key.shape[-2] != total:
         raise ValueError(
             f"sequence length {query.shape[-2]} (query) / {key.shape[-2]} (key) does not equal the sum "
-            f"{total} of segment lengths {segment_lengths}"
+            f"{sum(query_lengths)} / {total} of segment lengths {query_lengths} / {segment_lengths}"
         )
     if key_padding_mask is not None and (
         key_padding_mask.dtype != torch.bool or tuple(key_padding_mask.shape) != (query.shape[0], total)
@@ -127,6 +139,7 @@ def interlaced_attention(
         )
     pattern = resolve_pattern(pattern, len(segment_lengths))
     backend = InterlacedAttentionInterface().get_interface(implementation)
+    extra = {} if query_segment_lengths is None else {"query_segment_lengths": query_lengths}
     return backend(
-        query, key, value, segment_lengths, pattern, key_padding_mask, scaling=scaling, dropout_p=dropout_p
+        query, key, value, segment_lengths, pattern, key_padding_mask, scaling=scaling, dropout_p=dropout_p, **extra
     )

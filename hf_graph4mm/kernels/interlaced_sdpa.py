@@ -2,16 +2,36 @@
 
 The Interlaced Mask is block-structured: query segment ``s`` sees only key segment
 ``pattern[s]``. So instead of a ``[T, T]`` score matrix that is mostly ``-inf``, this
-backend makes one SDPA call per (query segment, key segment) pair: the cost is
+backend computes one block per (query segment, key segment) pair: the cost is
 ``sum_s T_s * T_pattern[s]`` instead of ``T^2``, and nothing of size ``T x T`` exists.
+
+Each block takes the faster path for where it runs (:func:`segment_pair_path`):
+
+* "sdpa": one fused SDPA call;
+* "explicit" (CPU with attention dropout): scores, softmax, dropout, matmul, as the eager
+  reference does. On CPU, SDPA with ``dropout_p > 0`` leaves its fused kernel for a math path
+  of the same steps whose mask is drawn one random number at a time (bernoulli); ours draws
+  four mask entries per random word (:func:`~.primitives.dropout_mask`). A GsiT training step
+  at MOSI batch 8 went from 2.66 s to 2.2 s (benchmarks/RESULTS.md).
+
+Without dropout the fused kernel is kept on CPU too: routing MOSI's short blocks (46 text steps
+against 496 vision steps) to two matmuls was measured slower in the model, the strided q/k/v
+views needing copies that SDPA reads in place.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+
+from .primitives import attention_block
+
+def segment_pair_path(device: torch.device, dropout_p: float) -> str:
+    """"sdpa" or "explicit": what :func:`interlaced_attention_sdpa` runs for a block on ``device``."""
+    return "explicit" if device.type == "cpu" and dropout_p > 0.0 else "sdpa"
 
 
 def _segment_pair_attention(
@@ -35,6 +55,10 @@ def _segment_pair_attention(
     """
     if key.shape[-2] == 0:  # an empty key segment: nothing to attend to
         return query.new_zeros(query.shape[:-1] + value.shape[-1:])
+    if segment_pair_path(query.device, dropout_p) == "explicit":
+        allowed = None if key_is_real is None else key_is_real[:, None, None, :]
+        scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+        return attention_block(query, key, value, allowed, scale, dropout_p)
     if key_is_real is None:
         return F.scaled_dot_product_attention(query, key, value, dropout_p=dropout_p, scale=scaling)
     if not some_sample_has_no_key:
@@ -61,20 +85,25 @@ def interlaced_attention_sdpa(
     key_padding_mask: torch.Tensor | None = None,
     scaling: float | None = None,
     dropout_p: float = 0.0,
+    query_segment_lengths: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """Same contract and numbers as :func:`~.interlaced.interlaced_attention_eager` (dropout aside).
 
     Args:
-        query, key, value: ``[batch, heads, T, head_dim]``, T = ``sum(segment_lengths)``.
+        query: ``[batch, heads, T_q, head_dim]``, T_q = ``sum(query_segment_lengths)``;
+            key, value: ``[batch, heads, T, head_dim]``, T = ``sum(segment_lengths)``.
         key_padding_mask: ``[batch, T]`` bool, True = real position, or None.
+        query_segment_lengths: how many queries each segment has (default ``segment_lengths``: all).
 
     Returns:
-        ``[batch, heads, T, head_dim]``; rows with no real key are zero.
+        ``[batch, heads, T_q, head_dim]``; rows with no real key are zero.
     """
     lengths = list(segment_lengths)
+    query_lengths = lengths if query_segment_lengths is None else list(query_segment_lengths)
     # split, not slicing: the backward of a split is one concatenation, while each slice's backward
     # would allocate a zero tensor of the full sequence and add into it.
-    queries, keys, values = (t.split(lengths, dim=-2) for t in (query, key, value))
+    queries = query.split(query_lengths, dim=-2)
+    keys, values = (t.split(lengths, dim=-2) for t in (key, value))
     if key_padding_mask is None:
         key_masks, segment_lacks_key = [None] * len(lengths), [False] * len(lengths)
     else:
@@ -94,4 +123,3 @@ def interlaced_attention_sdpa(
         for query_segment, key_segment in enumerate(pattern)
     ]
     return torch.cat(outputs, dim=-2)
-

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .interface import AttentionCoreInterface
-from .primitives import dropout, masked_attention_probs
+from .primitives import attention_block
 
 
 def key_masked_attention_eager(
@@ -21,9 +21,7 @@ def key_masked_attention_eager(
     """Explicit softmax. Shapes as in :func:`key_masked_attention_sdpa`."""
     if key.shape[-2] == 0:
         return query.new_zeros(query.shape[:-1] + value.shape[-1:])
-    probs = masked_attention_probs(query, key, key_mask[:, None, None, :], query.shape[-1] ** -0.5)
-    probs = dropout(probs, dropout_p)
-    return torch.matmul(probs, value)
+    return attention_block(query, key, value, key_mask[:, None, None, :], query.shape[-1] ** -0.5, dropout_p)
 
 
 def key_masked_attention_sdpa(

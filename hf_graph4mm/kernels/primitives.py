@@ -1,8 +1,9 @@
 """Attention math shared by several backends and by the Q-Former: no backend choice here.
 
 * :func:`masked_attention_probs`: a row softmax over allowed entries only (empty rows: zeros);
+* :func:`attention_block`: explicit attention of one block, probabilities dropped out;
 * :func:`diffusion_weights`, :func:`diffuse`: the hop weights and the K products of Hop-Diffused Attention;
-* :func:`dropout`, a faster draw of the same training-mode dropout;
+* :func:`dropout_mask`, :func:`dropout`, :func:`dropout_add`: training-mode dropout drawn fast on CPU;
 * the Interlaced Mask's patterns and segment layout.
 """
 
@@ -16,37 +17,99 @@ NAMED_PATTERNS = {"forward": (1, 2, 0), "backward": (2, 0, 1), "self": (0, 1, 2)
 
 
 def masked_attention_probs(
-    query: torch.Tensor, key: torch.Tensor, allowed: torch.Tensor, scaling: float
+    query: torch.Tensor, key: torch.Tensor, allowed: torch.Tensor | None, scaling: float
 ) -> torch.Tensor:
     """Row-softmax of scaled scores over allowed entries only.
 
     Args:
         query: ``[batch, heads, T_q, head_dim]``; key: ``[batch, heads, T_k, head_dim]``.
-        allowed: bool, broadcastable to ``[batch, heads, T_q, T_k]`` (e.g. ``[batch, 1, T_q, T_k]``).
+        allowed: bool, broadcastable to ``[batch, heads, T_q, T_k]`` (e.g. ``[batch, 1, T_q, T_k]``);
+            None = everything allowed.
 
     Returns:
         ``[batch, heads, T_q, T_k]``; rows with no allowed entry are all zeros (not NaN).
     """
     scores = torch.matmul(query, key.transpose(-1, -2)) * scaling
-    scores = scores.masked_fill(~allowed, float("-inf"))
+    if allowed is None:
+        return torch.softmax(scores, dim=-1)
     has_any = allowed.any(dim=-1, keepdim=True)
+    # On CPU a host check is free: when every row has an allowed entry, -inf alone gives exact zeros
+    # and two passes over the scores (and their backward) are skipped. Elsewhere: no device sync.
+    if query.device.type == "cpu" and bool(has_any.all()):
+        return torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
+    scores = scores.masked_fill(~allowed, float("-inf"))
     scores = torch.where(has_any, scores, torch.zeros_like(scores))  # keep softmax finite on empty rows
     probs = torch.softmax(scores, dim=-1)
     return torch.where(allowed, probs, torch.zeros_like(probs))
 
 
-def dropout(tensor: torch.Tensor, p: float) -> torch.Tensor:
-    """Training-mode dropout with the keep mask drawn as ``rand_like(x) >= p`` (the same distribution).
+def attention_block(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    allowed: torch.Tensor | None,
+    scaling: float,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """Explicit attention of one block: ``dropout(masked_attention_probs) @ value`` -> ``[batch, heads, T_q, d_v]``."""
+    probs = masked_attention_probs(query, key, allowed, scaling)
+    if dropout_p > 0.0:
+        probs = dropout(probs, dropout_p)
+    return torch.matmul(probs, value)
 
-    On CPU ``bernoulli_`` (what ``F.dropout`` draws with) is about twice as slow as a uniform draw
-    and a compare; the mask kept for the backward is one byte per element.
+
+# Dropout masks come from 16-bit uniform integers, four to each 64-bit draw: torch's CPU generator
+# is serial, so one draw per element (``rand_like``, ``bernoulli_``) was a sixth of a GsiT step.
+_MASK_LEVELS = 1 << 16
+# Below this p the rounding to a multiple of 2^-16 would be > 0.8% of p: draw floats instead.
+_MIN_QUANTISED_P = 1.0 / 256
+
+
+def dropout_mask(
+    shape: Sequence[int], p: float, dtype: torch.dtype, device=None, scale: float = 1.0
+) -> torch.Tensor:
+    """Training-mode dropout as a multiplier: ``0`` with probability ``p``, else ``scale / (1 - p)``.
+
+    For ``p >= 1/256`` the drop probability is ``p`` rounded to a multiple of ``2^-16`` (off by at most
+    ``7.6e-6``) and the kept value divides by the rounded keep probability, so the mask's mean is
+    exactly ``scale``. Smaller ``p`` is drawn from floats, exactly.
+
+    Returns:
+        ``shape`` tensor of ``dtype``.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
+    numel = 1
+    for size in shape:
+        numel *= size
+    if p < _MIN_QUANTISED_P:
+        keep, keep_probability = torch.rand(tuple(shape), device=device) >= p, 1.0 - p
+    else:
+        dropped_levels = round(p * _MASK_LEVELS)
+        words = torch.empty((numel + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
+        levels = words.view(torch.int16)[:numel].view(tuple(shape))  # uniform on [-2^15, 2^15)
+        keep = levels >= dropped_levels - _MASK_LEVELS // 2
+        keep_probability = 1.0 - dropped_levels / _MASK_LEVELS
+    if keep_probability == 0.0:
+        return torch.zeros(tuple(shape), dtype=dtype, device=device)
+    return keep.to(dtype).mul_(scale / keep_probability)
+
+
+def dropout(tensor: torch.Tensor, p: float, scale: float = 1.0) -> torch.Tensor:
+    """Training-mode dropout of ``scale * tensor`` (``scale`` folded into the mask: one pass).
+
+    The distribution is :func:`dropout_mask`'s; the mask kept for the backward is one multiplier per element.
     """
     if p == 0.0:
-        return tensor
-    if p == 1.0:
-        return torch.zeros_like(tensor)
-    keep = torch.rand_like(tensor) >= p
-    return torch.where(keep, tensor * (1.0 / (1.0 - p)), torch.zeros((), dtype=tensor.dtype))
+        return tensor if scale == 1.0 else tensor * scale
+    return tensor * dropout_mask(tensor.shape, p, tensor.dtype, tensor.device, scale)
+
+
+def dropout_add(residual: torch.Tensor, tensor: torch.Tensor, p: float) -> torch.Tensor:
+    """``residual + dropout(tensor, p)`` in one pass (``addcmul`` with the mask)."""
+    if p == 0.0:
+        return residual + tensor
+    return torch.addcmul(residual, tensor, dropout_mask(tensor.shape, p, tensor.dtype, tensor.device))
 
 
 def diffusion_weights(alpha: float, num_steps: int) -> list[float]:

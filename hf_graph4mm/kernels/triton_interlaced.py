@@ -350,14 +350,22 @@ def interlaced_attention_triton(
     key_padding_mask: torch.Tensor | None = None,
     scaling: float | None = None,
     dropout_p: float = 0.0,
+    query_segment_lengths: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """The "triton" backend: same contract and numbers as :func:`~.interlaced.interlaced_attention_eager`.
 
     Falls back to sdpa (one-time ``UserWarning``, results unchanged) with ``dropout_p > 0`` (the
     kernels have no in-kernel dropout: at eval time, and with dropout 0, they run), heads wider
-    than ``MAX_HEAD_DIM`` and value heads of another width than the query's.
+    than ``MAX_HEAD_DIM`` and value heads of another width than the query's. A query subset
+    (``query_segment_lengths``, e.g. the one step per modality a classifier head reads) runs sdpa
+    without a warning: the kernel's block tables assume every query, and a few rows gain nothing from it.
     """
     check_device(query)
+    if query_segment_lengths is not None and tuple(query_segment_lengths) != tuple(segment_lengths):
+        return interlaced_attention_sdpa(
+            query, key, value, segment_lengths, pattern, key_padding_mask, scaling=scaling,
+            dropout_p=dropout_p, query_segment_lengths=query_segment_lengths,
+        )
     head_dim = query.shape[-1]
     if dropout_p > 0.0 or head_dim > MAX_HEAD_DIM or value.shape[-1] != head_dim:
         warn_once(

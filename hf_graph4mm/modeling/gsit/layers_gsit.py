@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...kernels import NAMED_PATTERNS, InterlacedAttentionInterface
-from ...kernels.primitives import dropout
+from ...kernels.primitives import dropout, dropout_add
 from .configuration_gsit import GsiTConfig
 
 # Backend per ``config._attn_implementation``: this model's own table, not transformers' global one.
@@ -66,11 +66,18 @@ def last_real_steps(sequences: dict[str, torch.Tensor], lengths: dict[str, torch
 
 
 class Dropout(nn.Dropout):
-    """``nn.Dropout`` drawn by :func:`hf_graph4mm.kernels.primitives.dropout` (same distribution, faster on CPU:
-    ``bernoulli_`` took a fifth of a GsiT training step)."""
+    """``nn.Dropout`` drawn by :func:`hf_graph4mm.kernels.primitives.dropout_mask` (fast on CPU: ``bernoulli_``
+    took a fifth of a GsiT training step), with the multiplications around it folded into one pass."""
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return dropout(input, self.p) if self.training else input
+    def forward(self, input: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """``dropout(scale * input)``."""
+        if self.training:
+            return dropout(input, self.p, scale)
+        return input if scale == 1.0 else input * scale
+
+    def add(self, residual: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
+        """``residual + dropout(input)``."""
+        return dropout_add(residual, input, self.p) if self.training else residual + input
 
 
 @dataclass
@@ -89,24 +96,31 @@ class PackedSequence:
     total: int
     segment_lengths: tuple[int, ...]
     key_padding_mask: torch.Tensor
+    # no padding at all: packing is a reshape (no gather, no zero-filled scatter)
+    dense: bool = False
 
     @classmethod
     def from_mask(cls, key_padding_mask: torch.Tensor, segment_lengths: Sequence[int]) -> PackedSequence:
         batch, total = key_padding_mask.shape
         rows = key_padding_mask.reshape(-1).nonzero().squeeze(1)
-        return cls(rows, batch, total, tuple(segment_lengths), key_padding_mask)
+        return cls(rows, batch, total, tuple(segment_lengths), key_padding_mask, rows.numel() == batch * total)
 
     def pack(self, padded: torch.Tensor) -> torch.Tensor:
         """``[batch, T, width]`` -> ``[N, width]``: the real steps."""
-        return padded.reshape(self.batch * self.total, -1).index_select(0, self.rows)
+        flat = padded.reshape(self.batch * self.total, -1)
+        return flat if self.dense else flat.index_select(0, self.rows)
 
     def unpack(self, packed: torch.Tensor) -> torch.Tensor:
         """``[N, width]`` -> ``[batch, T, width]`` with zeros on the padding."""
+        if self.dense:
+            return packed.view(self.batch, self.total, -1)
         padded = packed.new_zeros(self.batch * self.total, packed.shape[-1])
         return padded.index_copy(0, self.rows, packed).view(self.batch, self.total, -1)
 
     def rows_of(self, positions: torch.Tensor) -> torch.Tensor:
         """Packed row of each flat padded position in ``positions`` (each must be a real step)."""
+        if self.dense:
+            return positions
         row_of_position = torch.full((self.batch * self.total,), -1, dtype=torch.long, device=self.rows.device)
         row_of_position[self.rows] = torch.arange(self.rows.numel(), device=self.rows.device)
         return row_of_position[positions]
@@ -170,30 +184,42 @@ class GsiTAttention(nn.Module):
 
         Args:
             rows: ``[N, width]``, the real steps of the concatenated sequence (``layout``).
-            keep_rows: ``[M]`` long, rows whose output is wanted (default: all).
+            keep_rows: ``[S * batch]`` long, the only rows whose output is wanted: one per segment and
+                sample, segment-major (the last real steps a classifier head reads). Only their
+                queries are projected and attended with; keys and values still come from every row.
 
         Returns:
-            ``[N or M, width]``.
+            ``[N, width]``, or ``[S * batch, width]`` in ``keep_rows``' order.
         """
         # one GEMM for q, k and v (the weights stay three Linear modules: checkpoints unchanged)
         weight = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight])
         bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
-        padded = layout.unpack(F.linear(rows, weight, bias))  # [batch, T, 3 * width]
-        qkv = padded.view(layout.batch, layout.total, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        batch, total, width = layout.batch, layout.total, self.q_proj.out_features
         attention = INTERLACED_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)
+        dropout_p = self.dropout if self.training else 0.0
+        if keep_rows is None:
+            padded = layout.unpack(F.linear(rows, weight, bias))  # [batch, T, 3 * width]
+            qkv = padded.view(batch, total, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+            attended = attention(
+                qkv[0], qkv[1], qkv[2], layout.segment_lengths, pattern, layout.key_padding_mask, dropout_p=dropout_p
+            )  # [batch, heads, T, head_dim]
+            return self.o_proj(layout.pack(attended.transpose(1, 2)))
+        segments = len(layout.segment_lengths)
+        padded = layout.unpack(F.linear(rows, weight[width:], bias[width:]))  # [batch, T, 2 * width]
+        key, value = padded.view(batch, total, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        query = F.linear(rows.index_select(0, keep_rows), weight[:width], bias[:width])  # [S * batch, width]
+        query = query.view(segments, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)  # [batch, heads, S, d]
         attended = attention(
-            qkv[0],
-            qkv[1],
-            qkv[2],
+            query,
+            key,
+            value,
             layout.segment_lengths,
             pattern,
             layout.key_padding_mask,
-            dropout_p=self.dropout if self.training else 0.0,
-        )  # [batch, heads, T, head_dim]
-        attended = layout.pack(attended.transpose(1, 2))
-        if keep_rows is not None:
-            attended = attended.index_select(0, keep_rows)
-        return self.o_proj(attended)
+            dropout_p=dropout_p,
+            query_segment_lengths=(1,) * segments,
+        )  # [batch, heads, S, head_dim]
+        return self.o_proj(attended.permute(2, 0, 1, 3).reshape(segments * batch, width))
 
     def forward(
         self,
@@ -239,7 +265,7 @@ class GsiTLayer(nn.Module):
 
     def _feed_forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         transformed = self.fc2(self.activation_dropout(F.gelu(self.fc1(self.ffn_norm(hidden_states)))))
-        return hidden_states + self.residual_dropout(transformed)
+        return self.residual_dropout.add(hidden_states, transformed)
 
     def forward(
         self,
@@ -250,14 +276,15 @@ class GsiTLayer(nn.Module):
         """Dense mode: ``hidden_states: [batch, time, width]`` -> same shape; keys as in :class:`GsiTAttention`."""
         normed_keys = None if key_value_states is None else self.attention_norm(key_value_states)
         attended = self.attention(self.attention_norm(hidden_states), normed_keys, key_padding_mask)
-        return self._feed_forward(hidden_states + self.residual_dropout(attended))
+        return self._feed_forward(self.residual_dropout.add(hidden_states, attended))
 
     def interlaced(self, rows, layout: PackedSequence, pattern, keep_rows=None) -> torch.Tensor:
-        """Interlaced mode on packed ``rows [N, width]`` -> ``[N, width]`` (``[M, width]`` with ``keep_rows``)."""
+        """Interlaced mode on packed ``rows [N, width]`` -> ``[N, width]`` (``[S * batch, width]`` with
+        ``keep_rows``, as :meth:`GsiTAttention.interlaced` takes them)."""
         attended = self.attention.interlaced(self.attention_norm(rows), layout, pattern, keep_rows)
         if keep_rows is not None:
             rows = rows.index_select(0, keep_rows)
-        return self._feed_forward(rows + self.residual_dropout(attended))
+        return self._feed_forward(self.residual_dropout.add(rows, attended))
 
 
 class GsiTEncoder(nn.Module):
@@ -291,9 +318,9 @@ class GsiTEncoder(nn.Module):
         cross-modal transformer re-reads the source modality); in self mode the keys are the
         current hidden states.
         """
-        hidden_states = self.embedding_dropout(self.embed_scale * hidden_states)
+        hidden_states = self.embedding_dropout(hidden_states, self.embed_scale)
         if key_value_states is not None:
-            key_value_states = self.embedding_dropout(self.embed_scale * key_value_states)
+            key_value_states = self.embedding_dropout(key_value_states, self.embed_scale)
         for depth in range(self.num_layers):
             hidden_states = self._layer(depth)(hidden_states, key_value_states, key_padding_mask)
         return self.final_norm(hidden_states)
@@ -301,7 +328,7 @@ class GsiTEncoder(nn.Module):
     def interlaced(self, rows, layout: PackedSequence, pattern, keep_rows=None) -> torch.Tensor:
         """Interlaced mode on packed ``rows [N, width]``; ``keep_rows`` (applied at the last depth,
         where only those rows' outputs are still needed) -> ``[M, width]``."""
-        rows = self.embedding_dropout(self.embed_scale * rows)
+        rows = self.embedding_dropout(rows, self.embed_scale)
         for depth in range(self.num_layers):
             last = depth == self.num_layers - 1
             rows = self._layer(depth).interlaced(rows, layout, pattern, keep_rows if last else None)
