@@ -59,7 +59,7 @@ def path_ran(case: Case, backend: str, device: str, needs_grad: bool) -> str:
     if case.nodes is None:
         return backend
     if backend == "sdpa":
-        return f"sdpa: {sdpa_path(case.nodes)}"
+        return f"sdpa: {sdpa_path(case.nodes, case.head_dim)}"
     if backend == "triton" and case.nodes > TRITON_MAX_NODES:
         return "sdpa (graph too large for the triton kernel)"
     return backend
@@ -73,7 +73,8 @@ class Case:
     flops_fwd: float
     bytes_fwd: float
     make: Callable  # (backend, dtype, device, needs_grad) -> (run, inputs)
-    nodes: int | None = None  # hop-diffused graphs: node count (the sdpa backend routes by it)
+    nodes: int | None = None  # hop-diffused graphs: node count and head width (the sdpa backend routes by them)
+    head_dim: int | None = None
 
 
 def random_qkv(shape, generator, dtype, device, needs_grad):
@@ -94,7 +95,7 @@ def hop_case(batch, nodes, num_steps, heads=12, head_dim=64, density=0.3) -> Cas
 
     flops = 2.0 * batch * heads * nodes * nodes * head_dim * (1 + num_steps)
     elements = 4 * batch * heads * nodes * head_dim  # q, k, v read; out written
-    return Case(f"hop B={batch} N={nodes} K={num_steps}", flops, elements, make, nodes)
+    return Case(f"hop B={batch} N={nodes} K={num_steps}", flops, elements, make, nodes, head_dim)
 
 
 def interlaced_case(dataset, lengths, batch, pattern, heads=4, model_dim=128) -> Case:

@@ -107,3 +107,26 @@ def test_attention_block_without_dropout_is_probs_times_value():
     allowed = torch.tensor([[True, True, False, True], [True, False, False, False]])[:, None, None, :]
     expected = masked_attention_probs(query, key, allowed, 0.7) @ value
     torch.testing.assert_close(attention_block(query, key, value, allowed, 0.7), expected)
+
+
+@pytest.mark.parametrize("num_steps", [0, 1, 2, 5])
+def test_diffusion_operator_is_the_sum_of_matrix_powers_and_applies_like_diffuse(num_steps):
+    from hf_graph4mm.kernels.primitives import diffuse, diffusion_operator, diffusion_weights
+
+    generator = torch.Generator().manual_seed(8)
+    probs = torch.softmax(torch.randn(2, 3, 6, 6, dtype=torch.float64, generator=generator), -1)
+    value = torch.randn(2, 3, 6, 5, dtype=torch.float64, generator=generator)
+    weights = diffusion_weights(0.1, num_steps)
+    expected = sum(theta * torch.linalg.matrix_power(probs, i) for i, theta in enumerate(weights))
+    operator = diffusion_operator(probs, weights)
+    torch.testing.assert_close(operator, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(operator @ value, diffuse(probs, value, weights), rtol=1e-12, atol=1e-12)
+
+
+def test_hop_diffused_sdpa_routes_small_graphs_to_the_operator_form():
+    from hf_graph4mm.kernels.hop_diffused_sdpa import DENSE_NODES_LIMIT, sdpa_path
+
+    assert sdpa_path(32, 64) == "probs-once (operator)"
+    assert sdpa_path(64, 64) == "probs-once"
+    assert sdpa_path(DENSE_NODES_LIMIT + 1, 1024) == "sdpa-per-hop"
+    assert sdpa_path(32) == "probs-once"

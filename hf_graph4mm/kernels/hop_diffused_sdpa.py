@@ -8,8 +8,10 @@ But each such call recomputes ``q k^T`` and the softmax. For the subgraphs Graph
 (5-128 nodes) ``A`` is small, and forming it once then taking K products is faster on
 every device we measured (benchmarks/attention.py), so this backend routes by size:
 
-* ``nodes <= DENSE_NODES_LIMIT``: "probs-once" -- one masked softmax, K matmuls (the eager
-  reference's arithmetic, hence its numbers);
+* ``nodes <= DENSE_NODES_LIMIT``: "probs-once" -- one masked softmax, then, when the graph has
+  fewer nodes than the head is wide, the K hops summed into one ``N x N`` operator (Horner's
+  rule, ``K-1`` small products) applied to the value once; otherwise K products with the value
+  (the eager reference's arithmetic). Both are the eager numbers up to rounding;
 * larger graphs: "sdpa-per-hop" -- K SDPA calls, memory ``O(N d)`` instead of ``O(N^2)``.
 
 :func:`sdpa_path` names the path a shape takes (the benchmark table prints it).
@@ -22,14 +24,17 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .primitives import diffuse, diffusion_weights, masked_attention_probs
+from .primitives import diffuse, diffusion_operator, diffusion_weights, masked_attention_probs
 
 DENSE_NODES_LIMIT = 512
 
 
-def sdpa_path(nodes: int) -> str:
-    """Which computation :func:`hop_diffused_attention_sdpa` runs for graphs of ``nodes`` nodes."""
-    return "probs-once" if nodes <= DENSE_NODES_LIMIT else "sdpa-per-hop"
+def sdpa_path(nodes: int, head_dim: int | None = None) -> str:
+    """Which computation :func:`hop_diffused_attention_sdpa` runs for ``nodes`` nodes and heads ``head_dim`` wide:
+    "probs-once (operator)", "probs-once" or "sdpa-per-hop" (without ``head_dim``: the family)."""
+    if nodes > DENSE_NODES_LIMIT:
+        return "sdpa-per-hop"
+    return "probs-once (operator)" if head_dim is not None and nodes < head_dim else "probs-once"
 
 
 def hop_diffused_attention_sdpa(
@@ -53,11 +58,16 @@ def hop_diffused_attention_sdpa(
     weights = diffusion_weights(alpha, num_steps)
     row_has_edge = adjacency.any(dim=-1)  # [batch, nodes]
     keep_row = row_has_edge[:, None, :, None]  # [batch, 1, nodes, 1]
-    if sdpa_path(query.shape[-2]) == "probs-once":
+    path = sdpa_path(query.shape[-2], value.shape[-1])
+    if path != "sdpa-per-hop":
         scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
         probs = masked_attention_probs(query, key, adjacency[:, None], scale)
-        output = diffuse(probs, value, weights)
-        return torch.where(keep_row, output, torch.zeros_like(output))
+        if path == "probs-once":
+            output = diffuse(probs, value, weights)
+            return torch.where(keep_row, output, torch.zeros_like(output))
+        # zero the rows without edges in the small operator rather than in the output
+        operator = diffusion_operator(probs, weights) * keep_row.to(probs.dtype)
+        return torch.matmul(operator, value)
 
     # SDPA returns NaN for a fully masked row on some GPU paths. Opening such rows to every key keeps
     # it finite; their result is zeroed below after every step, which is what the eager reference

@@ -2,7 +2,8 @@
 
 * :func:`masked_attention_probs`: a row softmax over allowed entries only (empty rows: zeros);
 * :func:`attention_block`: explicit attention of one block, probabilities dropped out;
-* :func:`diffusion_weights`, :func:`diffuse`: the hop weights and the K products of Hop-Diffused Attention;
+* :func:`diffusion_weights`, :func:`diffuse`, :func:`diffusion_operator`: the hop weights, and the K hops of
+  Hop-Diffused Attention applied to the value or summed into one matrix;
 * :func:`dropout_mask`, :func:`dropout`, :func:`dropout_add`: training-mode dropout drawn fast on CPU;
 * the Interlaced Mask's patterns and segment layout.
 """
@@ -36,6 +37,8 @@ def masked_attention_probs(
     # On CPU a host check is free: when every row has an allowed entry, -inf alone gives exact zeros
     # and two passes over the scores (and their backward) are skipped. Elsewhere: no device sync.
     if query.device.type == "cpu" and bool(has_any.all()):
+        if bool(allowed.all()):
+            return torch.softmax(scores, dim=-1)
         return torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
     scores = scores.masked_fill(~allowed, float("-inf"))
     scores = torch.where(has_any, scores, torch.zeros_like(scores))  # keep softmax finite on empty rows
@@ -129,6 +132,19 @@ def diffuse(probs: torch.Tensor, value: torch.Tensor, weights: list[float]) -> t
         hop_value = torch.matmul(probs, hop_value)
         output = output + theta * hop_value
     return output
+
+
+def diffusion_operator(probs: torch.Tensor, weights: list[float]) -> torch.Tensor:
+    """``sum_i weights[i] probs^i`` by Horner's rule: probs ``[..., N, N]`` -> ``[..., N, N]``.
+
+    ``len(weights) - 2`` products of ``N x N`` matrices: cheaper than :func:`diffuse`'s products with the
+    value when ``N`` is below the value width (``(K-1) N^3 + N^2 d`` against ``K N^2 d``).
+    """
+    eye = torch.eye(probs.shape[-1], dtype=probs.dtype, device=probs.device)
+    operator = weights[-1] * eye.expand_as(probs) if len(weights) == 1 else weights[-1] * probs + weights[-2] * eye
+    for theta in reversed(weights[:-2]):
+        operator = torch.matmul(probs, operator) + theta * eye
+    return operator
 
 
 def resolve_pattern(pattern: str | Sequence[int], num_segments: int) -> tuple[int, ...]:

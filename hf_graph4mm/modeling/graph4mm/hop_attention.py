@@ -64,8 +64,11 @@ class HopDiffusedAttention(nn.Module):
     def _diffused_heads(self, hidden: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
         """``sum_i theta_i A^i H`` merged back to ``[batch, nodes, dim]``, before the weight renormalisation."""
         attention = HOP_DIFFUSED_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)
-        query = split_heads(self.query(hidden), self.num_heads)
-        key = split_heads(self.key(hidden), self.num_heads)
+        # one GEMM for q and k (the weights stay two Linear modules: checkpoints unchanged)
+        weight = torch.cat([self.query.weight, self.key.weight])
+        bias = torch.cat([self.query.bias, self.key.bias])
+        query, key = torch.nn.functional.linear(hidden, weight, bias).chunk(2, dim=-1)
+        query, key = split_heads(query, self.num_heads), split_heads(key, self.num_heads)
         value = split_heads(hidden, self.num_heads)
         return merge_heads(attention(query, key, value, adjacency, self.alpha, self.num_steps))
 
