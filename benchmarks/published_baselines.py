@@ -241,7 +241,8 @@ def gsit_table(batch: int, rounds: int) -> None:
         return Row(label, train_step(model, adamw(model), ours_forward), kind=f"gsit {name}")
 
     variants = [(f"ours {name}", name, {}) for name in BACKENDS]
-    variants.append(("ours sdpa, attention_dropout 0 (as published)", "sdpa", {"attention_dropout": 0.0}))
+    for name in ("sdpa", "eager"):
+        variants.append((f"ours {name}, attention_dropout 0 (as published)", name, {"attention_dropout": 0.0}))
     for label, name, overrides in variants:
         try_row(rows, ours, label, name, overrides)
     measure_rows(rows, rounds)

@@ -54,7 +54,7 @@ def test_interlaced_sdpa_with_dropout_on_cpu_runs_explicit_blocks_on_each_pairs_
     assert segment_pair_path(cpu, 0.0) == "sdpa"
     assert segment_pair_path(torch.device("cuda"), 0.1) == "sdpa"
     blocks, fused = [], []
-    original_block, original_sdpa = interlaced_sdpa_module.attention_block, torch.nn.functional.scaled_dot_product_attention
+    original_block, original_sdpa = interlaced_sdpa_module.dropped_attention, torch.nn.functional.scaled_dot_product_attention
 
     def block_spy(query, key, *args, **kwargs):
         blocks.append((query.shape[-2], key.shape[-2]))
@@ -64,7 +64,7 @@ def test_interlaced_sdpa_with_dropout_on_cpu_runs_explicit_blocks_on_each_pairs_
         fused.append((query.shape[-2], key.shape[-2]))
         return original_sdpa(query, key, value, **kwargs)
 
-    monkeypatch.setattr(interlaced_sdpa_module, "attention_block", block_spy)
+    monkeypatch.setattr(interlaced_sdpa_module, "dropped_attention", block_spy)
     monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", sdpa_spy)
     generator = torch.Generator().manual_seed(0)
     query, key, value = (torch.randn(2, 2, 6 + 4 + 7, 8, dtype=torch.float64, generator=generator) for _ in range(3))

@@ -9,10 +9,11 @@ Each block takes the faster path for where it runs (:func:`segment_pair_path`):
 
 * "sdpa": one fused SDPA call;
 * "explicit" (CPU with attention dropout): scores, softmax, dropout, matmul, as the eager
-  reference does. On CPU, SDPA with ``dropout_p > 0`` leaves its fused kernel for a math path
-  of the same steps whose mask is drawn one random number at a time (bernoulli); ours draws
-  four mask entries per random word (:func:`~.primitives.dropout_mask`). A GsiT training step
-  at MOSI batch 8 went from 2.66 s to 2.2 s (benchmarks/RESULTS.md).
+  reference does, a few (batch x head) pairs at a time so the scores stay in cache, keeping only
+  a boolean mask and one log-sum-exp per row for a recomputing backward (:mod:`.dropped_attention`). On CPU, SDPA with ``dropout_p > 0`` leaves its fused kernel for
+  a math path of the same steps whose mask is drawn one random number at a time (bernoulli) and
+  whose autograd keeps three float tensors per block; ours draws four mask entries per random
+  word (:func:`~.primitives.dropout_keep`). Timings: benchmarks/RESULTS.md.
 
 Without dropout the fused kernel is kept on CPU too: routing MOSI's short blocks (46 text steps
 against 496 vision steps) to two matmuls was measured slower in the model, the strided q/k/v
@@ -27,7 +28,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .primitives import attention_block
+from .dropped_attention import dropped_attention
+
 
 def segment_pair_path(device: torch.device, dropout_p: float) -> str:
     """"sdpa" or "explicit": what :func:`interlaced_attention_sdpa` runs for a block on ``device``."""
@@ -56,9 +58,8 @@ def _segment_pair_attention(
     if key.shape[-2] == 0:  # an empty key segment: nothing to attend to
         return query.new_zeros(query.shape[:-1] + value.shape[-1:])
     if segment_pair_path(query.device, dropout_p) == "explicit":
-        allowed = None if key_is_real is None else key_is_real[:, None, None, :]
         scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
-        return attention_block(query, key, value, allowed, scale, dropout_p)
+        return dropped_attention(query, key, value, key_is_real, dropout_p, scale)
     if key_is_real is None:
         return F.scaled_dot_product_attention(query, key, value, dropout_p=dropout_p, scale=scaling)
     if not some_sample_has_no_key:

@@ -4,7 +4,8 @@
 * :func:`attention_block`: explicit attention of one block, probabilities dropped out;
 * :func:`diffusion_weights`, :func:`diffuse`, :func:`diffusion_operator`: the hop weights, and the K hops of
   Hop-Diffused Attention applied to the value or summed into one matrix;
-* :func:`dropout_mask`, :func:`dropout`, :func:`dropout_add`: training-mode dropout drawn fast on CPU;
+* :func:`dropout_keep`, :func:`dropout_mask`, :func:`dropout`, :func:`dropout_add`: training-mode dropout
+  drawn fast on CPU;
 * the Interlaced Mask's patterns and segment layout.
 """
 
@@ -68,31 +69,37 @@ _MASK_LEVELS = 1 << 16
 _MIN_QUANTISED_P = 1.0 / 256
 
 
+def dropout_keep(shape: Sequence[int], p: float, device=None) -> tuple[torch.Tensor, float]:
+    """Which entries training-mode dropout keeps: ``(keep [shape] bool, keep probability)``.
+
+    For ``p >= 1/256`` the drop probability is ``p`` rounded to a multiple of ``2^-16`` (off by at most
+    ``7.6e-6``) and the returned keep probability is the rounded one, so dividing by it keeps the mean
+    exact. Smaller ``p`` is drawn from floats, exactly.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
+    shape = tuple(shape)
+    if p < _MIN_QUANTISED_P:
+        return torch.rand(shape, device=device) >= p, 1.0 - p
+    numel = 1
+    for size in shape:
+        numel *= size
+    dropped_levels = round(p * _MASK_LEVELS)
+    words = torch.empty((numel + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
+    levels = words.view(torch.int16)[:numel].view(shape)  # uniform on [-2^15, 2^15)
+    return levels >= dropped_levels - _MASK_LEVELS // 2, 1.0 - dropped_levels / _MASK_LEVELS
+
+
 def dropout_mask(
     shape: Sequence[int], p: float, dtype: torch.dtype, device=None, scale: float = 1.0
 ) -> torch.Tensor:
-    """Training-mode dropout as a multiplier: ``0`` with probability ``p``, else ``scale / (1 - p)``.
-
-    For ``p >= 1/256`` the drop probability is ``p`` rounded to a multiple of ``2^-16`` (off by at most
-    ``7.6e-6``) and the kept value divides by the rounded keep probability, so the mask's mean is
-    exactly ``scale``. Smaller ``p`` is drawn from floats, exactly.
+    """Training-mode dropout as a multiplier: ``0`` with probability ``p``, else ``scale / (1 - p)``
+    (``p`` as :func:`dropout_keep` rounds it; the mask's mean is exactly ``scale``).
 
     Returns:
         ``shape`` tensor of ``dtype``.
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
-    numel = 1
-    for size in shape:
-        numel *= size
-    if p < _MIN_QUANTISED_P:
-        keep, keep_probability = torch.rand(tuple(shape), device=device) >= p, 1.0 - p
-    else:
-        dropped_levels = round(p * _MASK_LEVELS)
-        words = torch.empty((numel + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
-        levels = words.view(torch.int16)[:numel].view(tuple(shape))  # uniform on [-2^15, 2^15)
-        keep = levels >= dropped_levels - _MASK_LEVELS // 2
-        keep_probability = 1.0 - dropped_levels / _MASK_LEVELS
+    keep, keep_probability = dropout_keep(shape, p, device)
     if keep_probability == 0.0:
         return torch.zeros(tuple(shape), dtype=dtype, device=device)
     return keep.to(dtype).mul_(scale / keep_probability)
