@@ -130,3 +130,15 @@ def test_hop_diffused_sdpa_routes_small_graphs_to_the_operator_form():
     assert sdpa_path(64, 64) == "probs-once"
     assert sdpa_path(DENSE_NODES_LIMIT + 1, 1024) == "sdpa-per-hop"
     assert sdpa_path(32) == "probs-once"
+
+
+@pytest.mark.parametrize("p", [0.2, 0.001])
+def test_dropout_mask_and_dropout_keep_make_the_same_draw_from_the_same_seed(p):
+    from hf_graph4mm.kernels.primitives import dropout_keep
+
+    torch.manual_seed(9)
+    mask = dropout_mask((1000, 7), p, torch.float32, scale=3.0)
+    torch.manual_seed(9)
+    keep, keep_probability = dropout_keep((1000, 7), p)
+    assert torch.equal(mask != 0, keep)
+    torch.testing.assert_close(mask[keep], torch.full_like(mask[keep], 3.0 / keep_probability))

@@ -69,6 +69,17 @@ _MASK_LEVELS = 1 << 16
 _MIN_QUANTISED_P = 1.0 / 256
 
 
+def _draw_levels(shape: tuple[int, ...], p: float, device) -> tuple[torch.Tensor, int, float]:
+    """16-bit uniform levels ``[shape]`` int16, the level a kept entry reaches, and the keep probability."""
+    numel = 1
+    for size in shape:
+        numel *= size
+    dropped_levels = round(p * _MASK_LEVELS)
+    words = torch.empty((numel + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
+    levels = words.view(torch.int16)[:numel].view(shape)  # uniform on [-2^15, 2^15)
+    return levels, dropped_levels - _MASK_LEVELS // 2, 1.0 - dropped_levels / _MASK_LEVELS
+
+
 def dropout_keep(shape: Sequence[int], p: float, device=None) -> tuple[torch.Tensor, float]:
     """Which entries training-mode dropout keeps: ``(keep [shape] bool, keep probability)``.
 
@@ -81,28 +92,32 @@ def dropout_keep(shape: Sequence[int], p: float, device=None) -> tuple[torch.Ten
     shape = tuple(shape)
     if p < _MIN_QUANTISED_P:
         return torch.rand(shape, device=device) >= p, 1.0 - p
-    numel = 1
-    for size in shape:
-        numel *= size
-    dropped_levels = round(p * _MASK_LEVELS)
-    words = torch.empty((numel + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
-    levels = words.view(torch.int16)[:numel].view(shape)  # uniform on [-2^15, 2^15)
-    return levels >= dropped_levels - _MASK_LEVELS // 2, 1.0 - dropped_levels / _MASK_LEVELS
+    levels, kept_from, keep_probability = _draw_levels(shape, p, device)
+    return levels >= kept_from, keep_probability
 
 
 def dropout_mask(
     shape: Sequence[int], p: float, dtype: torch.dtype, device=None, scale: float = 1.0
 ) -> torch.Tensor:
     """Training-mode dropout as a multiplier: ``0`` with probability ``p``, else ``scale / (1 - p)``
-    (``p`` as :func:`dropout_keep` rounds it; the mask's mean is exactly ``scale``).
+    (``p`` as :func:`dropout_keep` rounds it, from the same draws; the mask's mean is exactly ``scale``).
 
     Returns:
         ``shape`` tensor of ``dtype``.
     """
-    keep, keep_probability = dropout_keep(shape, p, device)
-    if keep_probability == 0.0:
-        return torch.zeros(tuple(shape), dtype=dtype, device=device)
-    return keep.to(dtype).mul_(scale / keep_probability)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
+    shape = tuple(shape)
+    if p == 1.0:
+        return torch.zeros(shape, dtype=dtype, device=device)
+    mask = torch.empty(shape, dtype=dtype, device=device)
+    if p < _MIN_QUANTISED_P:
+        torch.ge(torch.rand(shape, device=device), p, out=mask)
+        keep_probability = 1.0 - p
+    else:
+        levels, kept_from, keep_probability = _draw_levels(shape, p, device)
+        torch.ge(levels, kept_from, out=mask)  # compared straight into the mask's dtype: no bool pass
+    return mask.mul_(scale / keep_probability)
 
 
 def dropout(tensor: torch.Tensor, p: float, scale: float = 1.0) -> torch.Tensor:
