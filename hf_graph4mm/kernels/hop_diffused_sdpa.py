@@ -67,7 +67,7 @@ def hop_diffused_attention_sdpa(
             return torch.where(keep_row, output, torch.zeros_like(output))
         # zero the rows without edges in the small operator rather than in the output
         operator = diffusion_operator(probs, weights) * keep_row.to(probs.dtype)
-        return torch.matmul(operator, value)
+        return torch.matmul(operator, value.contiguous())
 
     # SDPA returns NaN for a fully masked row on some GPU paths. Opening such rows to every key keeps
     # it finite; their result is zeroed below after every step, which is what the eager reference

@@ -31,7 +31,8 @@ def masked_attention_probs(
     Returns:
         ``[batch, heads, T_q, T_k]``; rows with no allowed entry are all zeros (not NaN).
     """
-    scores = torch.matmul(query, key.transpose(-1, -2)) * scaling
+    # strided head views (split from a fused projection) make matmul slow on CPU; a copy is cheaper
+    scores = torch.matmul(query.contiguous(), key.contiguous().transpose(-1, -2)) * scaling
     if allowed is None:
         return torch.softmax(scores, dim=-1)
     has_any = allowed.any(dim=-1, keepdim=True)
