@@ -123,4 +123,6 @@ def interlaced_attention_sdpa(
         )
         for query_segment, key_segment in enumerate(pattern)
     ]
-    return torch.cat(outputs, dim=-2)
+    # concatenated in [batch, T, heads, head_dim] memory order: the caller's merge of the heads
+    # (transpose(1, 2) then reshape) is then a view, not another copy of the sequence
+    return torch.cat([output.transpose(1, 2) for output in outputs], dim=1).transpose(1, 2)

@@ -199,14 +199,15 @@ class GsiTAttention(nn.Module):
         dropout_p = self.dropout if self.training else 0.0
         if keep_rows is None:
             padded = layout.unpack(F.linear(rows, weight, bias))  # [batch, T, 3 * width]
-            qkv = padded.view(batch, total, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+            # unbind, not indexing: its backward is one stack, not three zero-filled full-size tensors
+            query, key, value = padded.view(batch, total, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind()
             attended = attention(
-                qkv[0], qkv[1], qkv[2], layout.segment_lengths, pattern, layout.key_padding_mask, dropout_p=dropout_p
+                query, key, value, layout.segment_lengths, pattern, layout.key_padding_mask, dropout_p=dropout_p
             )  # [batch, heads, T, head_dim]
             return self.o_proj(layout.pack(attended.transpose(1, 2)))
         segments = len(layout.segment_lengths)
         padded = layout.unpack(F.linear(rows, weight[width:], bias[width:]))  # [batch, T, 2 * width]
-        key, value = padded.view(batch, total, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        key, value = padded.view(batch, total, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind()
         query = F.linear(rows.index_select(0, keep_rows), weight[:width], bias[:width])  # [S * batch, width]
         query = query.view(segments, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)  # [batch, heads, S, d]
         attended = attention(
