@@ -26,6 +26,7 @@ from .interlaced_sdpa import interlaced_attention_sdpa
 from .primitives import (
     NAMED_PATTERNS,
     attention_block,
+    concat_segments,
     interlaced_block_mask,
     resolve_pattern,
 )
@@ -67,9 +68,7 @@ def interlaced_attention_eager(
         outputs.append(
             attention_block(queries[query_segment], keys[key_segment], values[key_segment], allowed, scaling, dropout_p)
         )
-    # concatenated in [batch, T, heads, head_dim] memory order: the caller's merge of the heads
-    # (transpose(1, 2) then reshape) is then a view, not another copy of the sequence
-    return torch.cat([output.transpose(1, 2) for output in outputs], dim=1).transpose(1, 2)
+    return concat_segments(outputs)
 
 
 class InterlacedAttentionInterface(AttentionCoreInterface):

@@ -10,10 +10,11 @@ Each block takes the faster path for where it runs (:func:`segment_pair_path`):
 * "sdpa": one fused SDPA call;
 * "explicit" (CPU with attention dropout): scores, softmax, dropout, matmul, as the eager
   reference does, a few (batch x head) pairs at a time so the scores stay in cache, keeping only
-  a boolean mask and one log-sum-exp per row for a recomputing backward (:mod:`.dropped_attention`). On CPU, SDPA with ``dropout_p > 0`` leaves its fused kernel for
-  a math path of the same steps whose mask is drawn one random number at a time (bernoulli) and
-  whose autograd keeps three float tensors per block; ours draws four mask entries per random
-  word (:func:`~.primitives.dropout_keep`). Timings: benchmarks/RESULTS.md.
+  a boolean mask and one log-sum-exp per row for a recomputing backward (:mod:`.dropped_attention`).
+  On CPU, SDPA with ``dropout_p > 0`` leaves its fused kernel for a math path of the same steps
+  whose mask is drawn one random number at a time (bernoulli) and whose autograd keeps three
+  float tensors per block; ours draws four mask entries per random word
+  (:func:`~.primitives.dropout_keep`). Timings: benchmarks/RESULTS.md.
 
 Without dropout the fused kernel is kept on CPU too: routing MOSI's short blocks (46 text steps
 against 496 vision steps) to two matmuls was measured slower in the model, the strided q/k/v
@@ -29,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .dropped_attention import dropped_attention
+from .primitives import concat_segments
 
 
 def segment_pair_path(device: torch.device, dropout_p: float) -> str:
@@ -123,6 +125,4 @@ def interlaced_attention_sdpa(
         )
         for query_segment, key_segment in enumerate(pattern)
     ]
-    # concatenated in [batch, T, heads, head_dim] memory order: the caller's merge of the heads
-    # (transpose(1, 2) then reshape) is then a view, not another copy of the sequence
-    return torch.cat([output.transpose(1, 2) for output in outputs], dim=1).transpose(1, 2)
+    return concat_segments(outputs)

@@ -6,7 +6,7 @@
   Hop-Diffused Attention applied to the value or summed into one matrix;
 * :func:`dropout_keep`, :func:`dropout_mask`, :func:`dropout`, :func:`dropout_add`: training-mode dropout
   drawn fast on CPU;
-* the Interlaced Mask's patterns and segment layout.
+* the Interlaced Mask's patterns and segment layout, and :func:`concat_segments` for its outputs.
 """
 
 from __future__ import annotations
@@ -57,10 +57,7 @@ def attention_block(
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
     """Explicit attention of one block: ``dropout(masked_attention_probs) @ value`` -> ``[batch, heads, T_q, d_v]``."""
-    probs = masked_attention_probs(query, key, allowed, scaling)
-    if dropout_p > 0.0:
-        probs = dropout(probs, dropout_p)
-    return torch.matmul(probs, value)
+    return torch.matmul(dropout(masked_attention_probs(query, key, allowed, scaling), dropout_p), value)
 
 
 # Dropout masks come from 16-bit uniform integers, four to each 64-bit draw: torch's CPU generator
@@ -70,8 +67,18 @@ _MASK_LEVELS = 1 << 16
 _MIN_QUANTISED_P = 1.0 / 256
 
 
-def _draw_levels(shape: tuple[int, ...], p: float, device) -> tuple[torch.Tensor, int, float]:
-    """16-bit uniform levels ``[shape]`` int16, the level a kept entry reaches, and the keep probability."""
+def _draw(shape: tuple[int, ...], p: float, device) -> tuple[torch.Tensor, float, float]:
+    """One dropout draw: ``(draws [shape], threshold, keep probability)``; an entry is kept where
+    ``draws >= threshold``.
+
+    For ``p >= 1/256`` the draws are 16-bit uniform levels (int16), four from each 64-bit random word,
+    and the drop probability is ``p`` rounded to a multiple of ``2^-16``; below, uniform floats and ``p``
+    itself.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
+    if p < _MIN_QUANTISED_P:
+        return torch.rand(shape, device=device), p, 1.0 - p
     numel = 1
     for size in shape:
         numel *= size
@@ -88,13 +95,8 @@ def dropout_keep(shape: Sequence[int], p: float, device=None) -> tuple[torch.Ten
     ``7.6e-6``) and the returned keep probability is the rounded one, so dividing by it keeps the mean
     exact. Smaller ``p`` is drawn from floats, exactly.
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
-    shape = tuple(shape)
-    if p < _MIN_QUANTISED_P:
-        return torch.rand(shape, device=device) >= p, 1.0 - p
-    levels, kept_from, keep_probability = _draw_levels(shape, p, device)
-    return levels >= kept_from, keep_probability
+    draws, threshold, keep_probability = _draw(tuple(shape), p, device)
+    return draws >= threshold, keep_probability
 
 
 def dropout_mask(
@@ -106,18 +108,12 @@ def dropout_mask(
     Returns:
         ``shape`` tensor of ``dtype``.
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
     shape = tuple(shape)
-    if p == 1.0:
+    draws, threshold, keep_probability = _draw(shape, p, device)
+    if keep_probability == 0.0:
         return torch.zeros(shape, dtype=dtype, device=device)
     mask = torch.empty(shape, dtype=dtype, device=device)
-    if p < _MIN_QUANTISED_P:
-        torch.ge(torch.rand(shape, device=device), p, out=mask)
-        keep_probability = 1.0 - p
-    else:
-        levels, kept_from, keep_probability = _draw_levels(shape, p, device)
-        torch.ge(levels, kept_from, out=mask)  # compared straight into the mask's dtype: no bool pass
+    torch.ge(draws, threshold, out=mask)  # compared straight into the mask's dtype: no bool pass
     return mask.mul_(scale / keep_probability)
 
 
@@ -136,6 +132,13 @@ def dropout_add(residual: torch.Tensor, tensor: torch.Tensor, p: float) -> torch
     if p == 0.0:
         return residual + tensor
     return torch.addcmul(residual, tensor, dropout_mask(tensor.shape, p, tensor.dtype, tensor.device))
+
+
+def concat_segments(outputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-segment ``[batch, heads, T_s, d]`` outputs -> ``[batch, heads, T, d]``, laid out in memory as
+    ``[batch, T, heads, d]``: the caller's merge of the heads (``transpose(1, 2)`` then ``reshape``) is then a
+    view, not another copy of the sequence."""
+    return torch.cat([output.transpose(1, 2) for output in outputs], dim=1).transpose(1, 2)
 
 
 def diffusion_weights(alpha: float, num_steps: int) -> list[float]:

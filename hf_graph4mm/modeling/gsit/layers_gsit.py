@@ -327,8 +327,8 @@ class GsiTEncoder(nn.Module):
         return self.final_norm(hidden_states)
 
     def interlaced(self, rows, layout: PackedSequence, pattern, keep_rows=None) -> torch.Tensor:
-        """Interlaced mode on packed ``rows [N, width]``; ``keep_rows`` (applied at the last depth,
-        where only those rows' outputs are still needed) -> ``[M, width]``."""
+        """Interlaced mode on packed ``rows [N, width]`` -> ``[N, width]``; with ``keep_rows`` (applied at the
+        last depth, where only those rows' outputs are still needed) -> ``[S * batch, width]``."""
         rows = self.embedding_dropout(rows, self.embed_scale)
         for depth in range(self.num_layers):
             last = depth == self.num_layers - 1
