@@ -110,17 +110,25 @@ def test_attention_block_without_dropout_is_probs_times_value():
 
 
 @pytest.mark.parametrize("num_steps", [0, 1, 2, 5])
-def test_diffusion_operator_is_the_sum_of_matrix_powers_and_applies_like_diffuse(num_steps):
-    from hf_graph4mm.kernels.primitives import diffuse, diffusion_operator, diffusion_weights
+def test_horner_operator_is_the_sum_of_matrix_powers_and_applies_like_diffuse(num_steps):
+    from hf_graph4mm.kernels.hop_diffused_operator import horner_operator
+    from hf_graph4mm.kernels.primitives import diffuse, diffusion_weights
 
     generator = torch.Generator().manual_seed(8)
-    probs = torch.softmax(torch.randn(2, 3, 6, 6, dtype=torch.float64, generator=generator), -1)
-    value = torch.randn(2, 3, 6, 5, dtype=torch.float64, generator=generator)
+    probs = torch.softmax(torch.randn(6, 6, 6, dtype=torch.float64, generator=generator), -1)
+    value = torch.randn(6, 6, 5, dtype=torch.float64, generator=generator)
     weights = diffusion_weights(0.1, num_steps)
     expected = sum(theta * torch.linalg.matrix_power(probs, i) for i, theta in enumerate(weights))
-    operator = diffusion_operator(probs, weights)
+    operator, factors = horner_operator(probs, weights)
+    assert len(factors) == max(num_steps - 1, 0)
     torch.testing.assert_close(operator, expected, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(operator @ value, diffuse(probs, value, weights), rtol=1e-12, atol=1e-12)
+    # a per-row theta_0 diagonal: row 2 without its i = 0 term
+    diagonal = torch.full((6, 6), weights[0], dtype=torch.float64)
+    diagonal[:, 2] = 0.0
+    without_row_2 = horner_operator(probs, weights, diagonal)[0]
+    expected[:, 2, 2] -= weights[0]
+    torch.testing.assert_close(without_row_2, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_hop_diffused_sdpa_routes_small_graphs_to_the_operator_form():

@@ -122,3 +122,77 @@ def test_query_segment_lengths_are_checked():
         interlaced_attention(query[:, :, :2], query, query, (3, 4, 2), "self", query_segment_lengths=(1, 1))
     with pytest.raises(ValueError, match=r"does not equal the sum 3 / 9"):
         interlaced_attention(query[:, :, :2], query, query, (3, 4, 2), "self", query_segment_lengths=(1, 1, 1))
+
+
+def _operator_inputs(batch, heads, nodes, head_dim, generator):
+    """q and k as head views of one fused projection ``[batch, nodes, 2 * heads * head_dim]`` (the layout the
+    Graph4MM module hands over: neither is contiguous), value as a head view of the node states."""
+    fused = torch.randn(batch, nodes, 2 * heads * head_dim, dtype=torch.float64, generator=generator)
+    states = torch.randn(batch, nodes, heads * head_dim, dtype=torch.float64, generator=generator)
+    fused.requires_grad_()
+    states.requires_grad_()
+    query, key = (
+        part.view(batch, nodes, heads, head_dim).transpose(1, 2) for part in fused.chunk(2, dim=-1)
+    )
+    value = states.view(batch, nodes, heads, head_dim).transpose(1, 2)
+    return fused, states, query, key, value
+
+
+@pytest.mark.parametrize("graph", ["complete", "self-loops everywhere", "padded"])
+@pytest.mark.parametrize("num_steps", [0, 1, 3])
+def test_hop_diffused_operator_path_on_strided_heads_matches_eager(graph, num_steps):
+    """The operator path's hand-written backward on the module's strided layout, for graphs that take each of
+    its mask branches (no mask at all, no empty row, empty rows), against eager's autograd, float64."""
+    from hf_graph4mm.kernels import hop_diffused_attention
+    from hf_graph4mm.kernels.hop_diffused_sdpa import sdpa_path
+
+    generator = torch.Generator().manual_seed(3)
+    batch, heads, nodes, head_dim = 3, 2, 6, 8
+    assert sdpa_path(nodes, head_dim) == "probs-once (operator)"
+    adjacency = torch.ones(batch, nodes, nodes, dtype=torch.bool)
+    if graph != "complete":
+        adjacency = (torch.rand(batch, nodes, nodes, generator=generator) < 0.4) | torch.eye(nodes, dtype=torch.bool)
+    if graph == "padded":
+        adjacency[1, -2:, :] = False
+        adjacency[1, :, -2:] = False
+    grad_output = torch.randn(batch, heads, nodes, head_dim, dtype=torch.float64, generator=generator)
+    results = {}
+    for name in ("eager", "sdpa"):
+        fused, states, query, key, value = _operator_inputs(batch, heads, nodes, head_dim, torch.Generator().manual_seed(4))
+        output = hop_diffused_attention(query, key, value, adjacency, 0.15, num_steps, implementation=name, scaling=0.3)
+        grads = torch.autograd.grad(output, (fused, states), grad_output, materialize_grads=True)
+        results[name] = (output, *grads)
+    for actual, expected in zip(results["sdpa"], results["eager"]):
+        torch.testing.assert_close(actual, expected, rtol=1e-10, atol=1e-12)
+    if graph == "padded":
+        assert results["sdpa"][0][1, :, -2:].abs().max() == 0
+
+
+def test_hop_diffused_operator_gradcheck_and_value_only_gradients():
+    """torch.autograd.gradcheck (finite differences) of the Function; with only the value trainable, q and k
+    get no gradient and the value's equals eager's."""
+    from hf_graph4mm.kernels.hop_diffused import hop_diffused_attention_eager
+    from hf_graph4mm.kernels.hop_diffused_operator import diffused_operator_attention
+    from hf_graph4mm.kernels.primitives import diffusion_weights
+
+    generator = torch.Generator().manual_seed(5)
+    adjacency = (torch.rand(2, 5, 5, generator=generator) < 0.5) | torch.eye(5, dtype=torch.bool)
+    adjacency[0, 3] = False
+    query, key, value = (
+        torch.randn(2, 2, 5, 6, dtype=torch.float64, generator=generator, requires_grad=True) for _ in range(3)
+    )
+    weights = diffusion_weights(0.3, 3)
+    assert torch.autograd.gradcheck(
+        lambda q, k, v: diffused_operator_attention(q, k, v, adjacency, weights, 0.5), (query, key, value)
+    )
+    query_frozen, key_frozen = query.detach(), key.detach()
+    output = diffused_operator_attention(query_frozen, key_frozen, value, adjacency, weights, 0.5)
+    expected = hop_diffused_attention_eager(query_frozen, key_frozen, value, adjacency, 0.3, 3, 0.5)
+    torch.testing.assert_close(output, expected, rtol=1e-12, atol=1e-12)
+    grad_output = torch.randn(output.shape, dtype=torch.float64, generator=generator)
+    torch.testing.assert_close(
+        torch.autograd.grad(output, value, grad_output)[0],
+        torch.autograd.grad(expected, value, grad_output)[0],
+        rtol=1e-12,
+        atol=1e-12,
+    )

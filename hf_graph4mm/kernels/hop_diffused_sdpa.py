@@ -10,8 +10,9 @@ every device we measured (benchmarks/attention.py), so this backend routes by si
 
 * ``nodes <= DENSE_NODES_LIMIT``: "probs-once" -- one masked softmax, then, when the graph has
   fewer nodes than the head is wide, the K hops summed into one ``N x N`` operator (Horner's
-  rule, ``K-1`` small products) applied to the value once; otherwise K products with the value
-  (the eager reference's arithmetic). Both are the eager numbers up to rounding;
+  rule, ``K-1`` small products) applied to the value once, with a hand-written backward
+  (:mod:`.hop_diffused_operator`); otherwise K products with the value (the eager reference's
+  arithmetic). Both are the eager numbers up to rounding;
 * larger graphs: "sdpa-per-hop" -- K SDPA calls, memory ``O(N d)`` instead of ``O(N^2)``.
 
 :func:`sdpa_path` names the path a shape takes (the benchmark table prints it).
@@ -24,7 +25,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .primitives import diffuse, diffusion_operator, diffusion_weights, masked_attention_probs
+from .hop_diffused_operator import diffused_operator_attention
+from .primitives import diffuse, diffusion_weights, masked_attention_probs
 
 DENSE_NODES_LIMIT = 512
 
@@ -56,18 +58,16 @@ def hop_diffused_attention_sdpa(
         ``[batch, heads, nodes, head_dim]``, zero on rows with no allowed entry.
     """
     weights = diffusion_weights(alpha, num_steps)
+    path = sdpa_path(query.shape[-2], value.shape[-1])
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+    if path == "probs-once (operator)":
+        return diffused_operator_attention(query, key, value, adjacency, weights, scale)
     row_has_edge = adjacency.any(dim=-1)  # [batch, nodes]
     keep_row = row_has_edge[:, None, :, None]  # [batch, 1, nodes, 1]
-    path = sdpa_path(query.shape[-2], value.shape[-1])
-    if path != "sdpa-per-hop":
-        scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+    if path == "probs-once":
         probs = masked_attention_probs(query, key, adjacency[:, None], scale)
-        if path == "probs-once":
-            output = diffuse(probs, value, weights)
-            return torch.where(keep_row, output, torch.zeros_like(output))
-        # zero the rows without edges in the small operator rather than in the output
-        operator = diffusion_operator(probs, weights) * keep_row.to(probs.dtype)
-        return torch.matmul(operator, value.contiguous())
+        output = diffuse(probs, value, weights)
+        return torch.where(keep_row, output, torch.zeros_like(output))
 
     # SDPA returns NaN for a fully masked row on some GPU paths. Opening such rows to every key keeps
     # it finite; their result is zeroed below after every step, which is what the eager reference

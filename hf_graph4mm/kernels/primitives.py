@@ -2,8 +2,8 @@
 
 * :func:`masked_attention_probs`: a row softmax over allowed entries only (empty rows: zeros);
 * :func:`attention_block`: explicit attention of one block, probabilities dropped out;
-* :func:`diffusion_weights`, :func:`diffuse`, :func:`diffusion_operator`: the hop weights, and the K hops of
-  Hop-Diffused Attention applied to the value or summed into one matrix;
+* :func:`diffusion_weights`, :func:`diffuse`: the hop weights, and the K hops of Hop-Diffused Attention
+  applied to the value (``hop_diffused_operator.horner_operator`` sums them into one matrix);
 * :func:`dropout_keep`, :func:`dropout_mask`, :func:`dropout`, :func:`dropout_add`: training-mode dropout
   drawn fast on CPU;
 * the Interlaced Mask's patterns and segment layout, and :func:`concat_segments` for its outputs.
@@ -158,19 +158,6 @@ def diffuse(probs: torch.Tensor, value: torch.Tensor, weights: list[float]) -> t
         hop_value = torch.matmul(probs, hop_value)
         output = output + theta * hop_value
     return output
-
-
-def diffusion_operator(probs: torch.Tensor, weights: list[float]) -> torch.Tensor:
-    """``sum_i weights[i] probs^i`` by Horner's rule: probs ``[..., N, N]`` -> ``[..., N, N]``.
-
-    ``len(weights) - 2`` products of ``N x N`` matrices: cheaper than :func:`diffuse`'s products with the
-    value when ``N`` is below the value width (``(K-1) N^3 + N^2 d`` against ``K N^2 d``).
-    """
-    eye = torch.eye(probs.shape[-1], dtype=probs.dtype, device=probs.device)
-    operator = weights[-1] * eye.expand_as(probs) if len(weights) == 1 else weights[-1] * probs + weights[-2] * eye
-    for theta in reversed(weights[:-2]):
-        operator = torch.matmul(probs, operator) + theta * eye
-    return operator
 
 
 def resolve_pattern(pattern: str | Sequence[int], num_segments: int) -> tuple[int, ...]:
