@@ -9,11 +9,12 @@ and GsiT's real lengths after the conv projection (interlaced: MOSI 46/496/371,
 MOSEI 46/496/496, batch 8-32, d = 128 in 4 heads; the self pass runs on 2d, so its
 heads are 64 wide), with the key padding mask the model passes.
 
-Measurement, all backends of a shape in one process, one after another:
+Measurement, all backends of a shape in one process, timed round-robin:
 * max abs diff: largest difference of the forward output from eager's on the same inputs.
-* time: the fastest of ``--repeats`` runs after warm-up (on CUDA between synchronisations):
-  on a shared machine, interference from other jobs only ever adds time, so the minimum
-  is the most repeatable estimate; ``--statistic median`` reports the median instead.
+* time: the fastest of ``--repeats`` rounds after warm-up, each round running every backend
+  once (on CUDA between synchronisations): on a shared machine, interference from other jobs
+  only ever adds time, so the minimum is the most repeatable estimate, and interleaving puts
+  any drift on every backend alike; ``--statistic median`` reports the median instead.
 * peak memory, CPU: the largest sum of live bytes allocated by torch during one run,
   replayed from the allocation and free events that ``torch.profiler`` records with
   ``profile_memory=True`` (so: tensors created by the call, not the inputs it was given;
@@ -216,6 +217,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--quick", action="store_true", help="two small shapes (smoke test)")
     parser.add_argument(
+        "--cores", nargs="+", default=["interlaced", "hop"], choices=["interlaced", "hop"], help="which attention cores"
+    )
+    parser.add_argument(
         "--ceilings", action="store_true", help="CUDA: measure copy bandwidth and matmul rate"
     )
     args = parser.parse_args(argv)
@@ -240,49 +244,75 @@ def main(argv=None) -> None:
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for case in shapes(args.quick):
+        if ("hop" if case.nodes is not None else "interlaced") not in args.cores:
+            continue
         for dtype_name in args.dtypes:
             dtype = getattr(torch, dtype_name)
             for mode in args.modes:
-                needs_grad = mode == "fwd+bwd"
-                eager = None
-                for backend in backends:
-                    try:
-                        run, inputs = case.make(backend, dtype, args.device, needs_grad)
-                        with torch.no_grad():
-                            output = run().float()
-                        if backend == "eager":
-                            reference = output
-                        difference = (output - reference).abs().max().item()  # same inputs: same numbers?
-                        del output
-                        seconds = best_time(
-                            run, inputs, needs_grad, args.device, args.repeats, args.statistic
-                        )
-                        peak_fn = cuda_peak_bytes if args.device == "cuda" else cpu_peak_bytes
-                        peak = peak_fn(run, inputs, needs_grad)
-                    except Exception as error:  # report and go on: one backend failing must not hide the rest
-                        print(
-                            f"| {case.name} | {dtype_name} | {mode} | {backend} | failed: {type(error).__name__}: {str(error).splitlines()[0][:120]} |"
-                        )
-                        continue
-                    if backend == "eager":
-                        eager = (seconds, peak)
-                    speedup = f"{eager[0] / seconds:.2f}" if eager else "-"
-                    saving = f"{eager[1] / max(peak, 1):.1f}" if eager else "-"
-                    row = (
-                        f"| {case.name} | {dtype_name} | {mode} | {backend} | {path_ran(case, backend, args.device, needs_grad)} "
-                        f"| {difference:.1e} | {seconds * 1e3:.2f} "
-                        f"| {speedup} | {peak / 2**20:.1f} | {saving} |"
-                    )
-                    if args.device == "cuda":
-                        factor = (
-                            (3.5 if case.name.startswith(("MOSI", "MOSEI")) else 3.0) if needs_grad else 1.0
-                        )
-                        moved = case.bytes_fwd * dtype.itemsize * (2 if needs_grad else 1)
-                        row += (
-                            f" {case.flops_fwd * factor / seconds / 1e12:.1f} | {moved / seconds / 1e9:.0f} |"
-                        )
-                    print(row, flush=True)
-                    del run, inputs
+                for line in case_rows(case, dtype, mode, backends, args):
+                    print(line, flush=True)
+
+
+def time_round_robin(runs: dict, needs_grad: bool, device: str, repeats: int, statistic: str) -> dict:
+    """``{backend: seconds}``: every backend runs once per round, ``repeats`` rounds after two warm-ups each.
+
+    Interleaving puts a drift of the machine (other jobs, the allocator's state) on every backend alike;
+    timing one backend's repeats after another's showed the same arithmetic 0.7x apart on this CPU.
+    """
+    for run, inputs in runs.values():
+        for _ in range(2):
+            step(run, inputs, needs_grad)
+    synchronize(device)
+    times = {backend: [] for backend in runs}
+    for _ in range(repeats):
+        for backend, (run, inputs) in runs.items():
+            start = time.perf_counter()
+            step(run, inputs, needs_grad)
+            synchronize(device)
+            times[backend].append(time.perf_counter() - start)
+    pick = min if statistic == "min" else statistics.median
+    return {backend: pick(values) for backend, values in times.items()}
+
+
+def case_rows(case: Case, dtype, mode: str, backends: list[str], args) -> list[str]:
+    """The table rows of one shape, dtype and mode: every backend, eager first (the ratios' base)."""
+    needs_grad = mode == "fwd+bwd"
+    dtype_name = str(dtype).removeprefix("torch.")
+    lines, runs, measured = [], {}, {}
+    reference = None
+    for backend in backends:
+        try:
+            run, inputs = case.make(backend, dtype, args.device, needs_grad)
+            with torch.no_grad():
+                output = run().float()
+            if backend == "eager":
+                reference = output
+            difference = (output - reference).abs().max().item()  # same inputs: same numbers?
+            del output
+            peak_fn = cuda_peak_bytes if args.device == "cuda" else cpu_peak_bytes
+            measured[backend] = (difference, peak_fn(run, inputs, needs_grad))
+            runs[backend] = (run, inputs)
+        except Exception as error:  # report and go on: one backend failing must not hide the rest
+            lines.append(
+                f"| {case.name} | {dtype_name} | {mode} | {backend} | failed: {type(error).__name__}: {str(error).splitlines()[0][:120]} |"
+            )
+    seconds = time_round_robin(runs, needs_grad, args.device, args.repeats, args.statistic)
+    eager = (seconds["eager"], measured["eager"][1]) if "eager" in runs else None
+    for backend in runs:
+        difference, peak = measured[backend]
+        speedup = f"{eager[0] / seconds[backend]:.2f}" if eager else "-"
+        saving = f"{eager[1] / max(peak, 1):.1f}" if eager else "-"
+        row = (
+            f"| {case.name} | {dtype_name} | {mode} | {backend} | {path_ran(case, backend, args.device, needs_grad)} "
+            f"| {difference:.1e} | {seconds[backend] * 1e3:.2f} "
+            f"| {speedup} | {peak / 2**20:.1f} | {saving} |"
+        )
+        if args.device == "cuda":
+            factor = (3.5 if case.name.startswith(("MOSI", "MOSEI")) else 3.0) if needs_grad else 1.0
+            moved = case.bytes_fwd * dtype.itemsize * (2 if needs_grad else 1)
+            row += f" {case.flops_fwd * factor / seconds[backend] / 1e12:.1f} | {moved / seconds[backend] / 1e9:.0f} |"
+        lines.append(row)
+    return lines
 
 
 if __name__ == "__main__":

@@ -253,6 +253,43 @@ def gsit_table(batch: int, rounds: int) -> None:
     )
 
 
+def gemm_bound(batch: int, nodes: int, width: int = 768, heads: int = 12, num_steps: int = 3) -> Callable:
+    """The matrix products our K = 3 module's training step cannot avoid, on ready-made operands, nothing else.
+
+    Forward: the fused q|k projection, ``q k^T``, Horner's K-1 products, ``F v``; backward: the
+    projection's input and weight gradients and the Function's eight batched products (``F^T g``,
+    ``g v^T``, two per Horner product, ``grad_S k``, ``grad_S^T q``). No softmax, mask, copy or add:
+    the module can approach this, not beat it, with torch's batched products.
+    """
+    generator = torch.Generator().manual_seed(2)
+    head_dim, flat = width // heads, batch * heads
+    states = torch.randn(batch * nodes, width, generator=generator)
+    weight = torch.randn(2 * width, width, generator=generator)
+    grad_qk = torch.randn(batch * nodes, 2 * width, generator=generator)
+    q, k, v, g = (torch.randn(flat, nodes, head_dim, generator=generator) for _ in range(4))
+    p = torch.softmax(torch.randn(flat, nodes, nodes, generator=generator), -1)
+
+    @torch.no_grad()
+    def run():
+        torch.nn.functional.linear(states, weight)
+        scores = torch.bmm(q, k.transpose(1, 2))
+        operator = p
+        for _ in range(num_steps - 1):
+            operator = torch.bmm(p, operator)
+        torch.bmm(operator, v)
+        torch.mm(grad_qk, weight)
+        torch.mm(grad_qk.t(), states)
+        torch.bmm(operator.transpose(1, 2), g)
+        grad_operator = torch.bmm(g, v.transpose(1, 2))
+        for _ in range(num_steps - 1):
+            torch.bmm(grad_operator, operator.transpose(1, 2))
+            grad_operator = torch.bmm(p.transpose(1, 2), grad_operator)
+        torch.bmm(scores, k)
+        return torch.bmm(scores.transpose(1, 2), q)
+
+    return run
+
+
 def graph4mm_table(batch: int, nodes: int, rounds: int) -> None:
     generator = torch.Generator().manual_seed(0)
     hidden = torch.randn(batch, nodes, 768, generator=generator).requires_grad_(True)
@@ -281,6 +318,7 @@ def graph4mm_table(batch: int, nodes: int, rounds: int) -> None:
     rows.append(
         Row("floor: our q and k projections only", lambda: query(hidden) + key(hidden), (hidden,), True)
     )
+    rows.append(Row("bound: the operator path's GEMMs only (see gemm_bound)", gemm_bound(batch, nodes)))
     measure_rows(rows, rounds)
     print_table(
         f"Graph4MM structure module, fwd + bwd, d 768, 12 heads, B{batch} x N{nodes}, "

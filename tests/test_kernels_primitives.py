@@ -111,7 +111,7 @@ def test_attention_block_without_dropout_is_probs_times_value():
 
 @pytest.mark.parametrize("num_steps", [0, 1, 2, 5])
 def test_horner_operator_is_the_sum_of_matrix_powers_and_applies_like_diffuse(num_steps):
-    from hf_graph4mm.kernels.hop_diffused_operator import horner_operator
+    from hf_graph4mm.kernels.hop_diffused_autograd import horner_operator
     from hf_graph4mm.kernels.primitives import diffuse, diffusion_weights
 
     generator = torch.Generator().manual_seed(8)
@@ -135,7 +135,7 @@ def test_hop_diffused_sdpa_routes_small_graphs_to_the_operator_form():
     from hf_graph4mm.kernels.hop_diffused_sdpa import DENSE_NODES_LIMIT, sdpa_path
 
     assert sdpa_path(32, 64) == "probs-once (operator)"
-    assert sdpa_path(64, 64) == "probs-once"
+    assert sdpa_path(64, 64) == "probs-once (hops)"
     assert sdpa_path(DENSE_NODES_LIMIT + 1, 1024) == "sdpa-per-hop"
     assert sdpa_path(32) == "probs-once"
 

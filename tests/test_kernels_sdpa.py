@@ -140,15 +140,16 @@ def _operator_inputs(batch, heads, nodes, head_dim, generator):
 
 @pytest.mark.parametrize("graph", ["complete", "self-loops everywhere", "padded"])
 @pytest.mark.parametrize("num_steps", [0, 1, 3])
-def test_hop_diffused_operator_path_on_strided_heads_matches_eager(graph, num_steps):
-    """The operator path's hand-written backward on the module's strided layout, for graphs that take each of
-    its mask branches (no mask at all, no empty row, empty rows), against eager's autograd, float64."""
+@pytest.mark.parametrize(("nodes", "path"), [(6, "probs-once (operator)"), (9, "probs-once (hops)")])
+def test_hop_diffused_sdpa_paths_on_strided_heads_match_eager(graph, num_steps, nodes, path):
+    """The hand-written backward of both dense forms on the module's strided layout, for graphs that take each
+    of the mask branches (no mask at all, no empty row, empty rows), against eager's autograd, float64."""
     from hf_graph4mm.kernels import hop_diffused_attention
     from hf_graph4mm.kernels.hop_diffused_sdpa import sdpa_path
 
     generator = torch.Generator().manual_seed(3)
-    batch, heads, nodes, head_dim = 3, 2, 6, 8
-    assert sdpa_path(nodes, head_dim) == "probs-once (operator)"
+    batch, heads, head_dim = 3, 2, 8
+    assert sdpa_path(nodes, head_dim) == path
     adjacency = torch.ones(batch, nodes, nodes, dtype=torch.bool)
     if graph != "complete":
         adjacency = (torch.rand(batch, nodes, nodes, generator=generator) < 0.4) | torch.eye(nodes, dtype=torch.bool)
@@ -168,11 +169,12 @@ def test_hop_diffused_operator_path_on_strided_heads_matches_eager(graph, num_st
         assert results["sdpa"][0][1, :, -2:].abs().max() == 0
 
 
-def test_hop_diffused_operator_gradcheck_and_value_only_gradients():
+@pytest.mark.parametrize("form", ["operator", "hops"])
+def test_hop_diffused_function_gradcheck_and_value_only_gradients(form):
     """torch.autograd.gradcheck (finite differences) of the Function; with only the value trainable, q and k
     get no gradient and the value's equals eager's."""
     from hf_graph4mm.kernels.hop_diffused import hop_diffused_attention_eager
-    from hf_graph4mm.kernels.hop_diffused_operator import diffused_operator_attention
+    from hf_graph4mm.kernels.hop_diffused_autograd import diffused_attention
     from hf_graph4mm.kernels.primitives import diffusion_weights
 
     generator = torch.Generator().manual_seed(5)
@@ -183,10 +185,10 @@ def test_hop_diffused_operator_gradcheck_and_value_only_gradients():
     )
     weights = diffusion_weights(0.3, 3)
     assert torch.autograd.gradcheck(
-        lambda q, k, v: diffused_operator_attention(q, k, v, adjacency, weights, 0.5), (query, key, value)
+        lambda q, k, v: diffused_attention(q, k, v, adjacency, weights, 0.5, form), (query, key, value)
     )
     query_frozen, key_frozen = query.detach(), key.detach()
-    output = diffused_operator_attention(query_frozen, key_frozen, value, adjacency, weights, 0.5)
+    output = diffused_attention(query_frozen, key_frozen, value, adjacency, weights, 0.5, form)
     expected = hop_diffused_attention_eager(query_frozen, key_frozen, value, adjacency, 0.3, 3, 0.5)
     torch.testing.assert_close(output, expected, rtol=1e-12, atol=1e-12)
     grad_output = torch.randn(output.shape, dtype=torch.float64, generator=generator)
@@ -196,3 +198,5 @@ def test_hop_diffused_operator_gradcheck_and_value_only_gradients():
         rtol=1e-12,
         atol=1e-12,
     )
+    with pytest.raises(ValueError, match="form must be"):
+        diffused_attention(query, key, value, adjacency, weights, 0.5, "powers")

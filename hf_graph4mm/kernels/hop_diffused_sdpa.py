@@ -10,9 +10,9 @@ every device we measured (benchmarks/attention.py), so this backend routes by si
 
 * ``nodes <= DENSE_NODES_LIMIT``: "probs-once" -- one masked softmax, then, when the graph has
   fewer nodes than the head is wide, the K hops summed into one ``N x N`` operator (Horner's
-  rule, ``K-1`` small products) applied to the value once, with a hand-written backward
-  (:mod:`.hop_diffused_operator`); otherwise K products with the value (the eager reference's
-  arithmetic). Both are the eager numbers up to rounding;
+  rule, ``K-1`` small products) applied to the value once, "probs-once (operator)"; otherwise
+  K products with the value, "probs-once (hops)". Both are one autograd Function with a
+  hand-written backward (:mod:`.hop_diffused_autograd`) and the eager numbers up to rounding;
 * larger graphs: "sdpa-per-hop" -- K SDPA calls, memory ``O(N d)`` instead of ``O(N^2)``.
 
 :func:`sdpa_path` names the path a shape takes (the benchmark table prints it).
@@ -25,18 +25,21 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .hop_diffused_operator import diffused_operator_attention
-from .primitives import diffuse, diffusion_weights, masked_attention_probs
+from .hop_diffused_autograd import HOPS, OPERATOR, diffused_attention
+from .primitives import diffusion_weights
 
 DENSE_NODES_LIMIT = 512
 
 
 def sdpa_path(nodes: int, head_dim: int | None = None) -> str:
     """Which computation :func:`hop_diffused_attention_sdpa` runs for ``nodes`` nodes and heads ``head_dim`` wide:
-    "probs-once (operator)", "probs-once" or "sdpa-per-hop" (without ``head_dim``: the family)."""
+    "probs-once (operator)", "probs-once (hops)" or "sdpa-per-hop" (without ``head_dim``: "probs-once", the
+    family)."""
     if nodes > DENSE_NODES_LIMIT:
         return "sdpa-per-hop"
-    return "probs-once (operator)" if head_dim is not None and nodes < head_dim else "probs-once"
+    if head_dim is None:
+        return "probs-once"
+    return f"probs-once ({OPERATOR if nodes < head_dim else HOPS})"
 
 
 def hop_diffused_attention_sdpa(
@@ -59,16 +62,13 @@ def hop_diffused_attention_sdpa(
     """
     weights = diffusion_weights(alpha, num_steps)
     path = sdpa_path(query.shape[-2], value.shape[-1])
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
-    if path == "probs-once (operator)":
-        return diffused_operator_attention(query, key, value, adjacency, weights, scale)
+    if path != "sdpa-per-hop":
+        scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+        form = OPERATOR if path == f"probs-once ({OPERATOR})" else HOPS
+        return diffused_attention(query, key, value, adjacency, weights, scale, form)
+
     row_has_edge = adjacency.any(dim=-1)  # [batch, nodes]
     keep_row = row_has_edge[:, None, :, None]  # [batch, 1, nodes, 1]
-    if path == "probs-once":
-        probs = masked_attention_probs(query, key, adjacency[:, None], scale)
-        output = diffuse(probs, value, weights)
-        return torch.where(keep_row, output, torch.zeros_like(output))
-
     # SDPA returns NaN for a fully masked row on some GPU paths. Opening such rows to every key keeps
     # it finite; their result is zeroed below after every step, which is what the eager reference
     # computes (an empty row of A is zero), so no padded row leaks into the next hop.

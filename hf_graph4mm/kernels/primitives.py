@@ -3,7 +3,7 @@
 * :func:`masked_attention_probs`: a row softmax over allowed entries only (empty rows: zeros);
 * :func:`attention_block`: explicit attention of one block, probabilities dropped out;
 * :func:`diffusion_weights`, :func:`diffuse`: the hop weights, and the K hops of Hop-Diffused Attention
-  applied to the value (``hop_diffused_operator.horner_operator`` sums them into one matrix);
+  applied to the value (``hop_diffused_autograd.horner_operator`` sums them into one matrix);
 * :func:`dropout_keep`, :func:`dropout_mask`, :func:`dropout`, :func:`dropout_add`: training-mode dropout
   drawn fast on CPU;
 * the Interlaced Mask's patterns and segment layout, and :func:`concat_segments` for its outputs.
