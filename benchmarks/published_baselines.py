@@ -12,7 +12,9 @@ a table run in this one process, on the same inputs, one after another:
 * Graph4MM: the structure module alone, forward + backward, d 768, 12 heads, on random
   symmetric graphs with self-loops (B8 x N12 and B128 x N32). Published ``steps`` counts the
   series terms (steps 4 = i 0..3), so our K = 3 is the like-for-like row; K = 4 is shown too.
-  The floor row is the cost of our module's own q and k projections (two 768 x 768 Linear).
+  The floor row is the cost of our module's own q and k projections (two 768 x 768 Linear); the
+  bound row is every matrix product our K = 3 module cannot avoid, on ready-made operands, with no
+  elementwise work at all (``gemm_bound``).
 
 Columns: time = fastest of ``--rounds`` runs after two warm-ups (``benchmarks.attention.best_time``
 for the first, then round-robin over the rows: load from other jobs then hits every row alike);
