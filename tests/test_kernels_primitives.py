@@ -150,3 +150,23 @@ def test_dropout_mask_and_dropout_keep_make_the_same_draw_from_the_same_seed(p):
     keep, keep_probability = dropout_keep((1000, 7), p)
     assert torch.equal(mask != 0, keep)
     torch.testing.assert_close(mask[keep], torch.full_like(mask[keep], 3.0 / keep_probability))
+
+
+@pytest.mark.parametrize("rows", ["empty rows", "every row", "everything allowed"])
+def test_masked_attention_probs_in_place_outside_autograd_equals_recorded(rows):
+    """Outside autograd the scores are edited in place; the numbers are the recorded path's, empty rows zero."""
+    generator = torch.Generator().manual_seed(9)
+    query, key = (torch.randn(2, 3, 5, 4, dtype=torch.float64, generator=generator) for _ in range(2))
+    allowed = (torch.rand(2, 1, 5, 5, generator=generator) < 0.5) | torch.eye(5, dtype=torch.bool)
+    if rows == "empty rows":
+        allowed[0, 0, 2] = False
+    if rows == "everything allowed":
+        allowed = torch.ones_like(allowed)
+    recorded = masked_attention_probs(query.requires_grad_(), key, allowed, 0.4)
+    assert recorded.requires_grad
+    with torch.no_grad():
+        in_place = masked_attention_probs(query, key, allowed, 0.4)
+    torch.testing.assert_close(in_place, recorded.detach(), rtol=0, atol=0)
+    assert not in_place[~allowed.expand_as(in_place)].any()
+    if rows == "empty rows":
+        assert in_place[0, :, 2].abs().max() == 0

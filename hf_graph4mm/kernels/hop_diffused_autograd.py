@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import torch
 
+from .primitives import masked_attention_probs
+
 OPERATOR, HOPS = "operator", "hops"
 
 
@@ -62,27 +64,6 @@ def horner_operator(
     return operator, factors
 
 
-def _masked_probs(query, key, adjacency, scaling) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(P [batch * heads, N, N], rows with an edge [batch, N] bool)`` from flat ``[batch * heads, N, d]`` q, k."""
-    batch, nodes = adjacency.shape[0], adjacency.shape[-1]
-    row_has_edge = adjacency.any(dim=-1)
-    # On CPU a host check is free: skip the mask passes a fully connected or gap-free batch does not
-    # need. Elsewhere always take them (no device sync).
-    on_cpu = query.device.type == "cpu"
-    every_row = on_cpu and bool(row_has_edge.all())
-    scores = torch.bmm(query, key.transpose(1, 2)).view(batch, -1, nodes, nodes)
-    if scaling != 1.0:
-        scores.mul_(scaling)
-    if not (on_cpu and bool(adjacency.all())):
-        # rows without any edge are opened to every key (a finite softmax), then zeroed
-        opened = adjacency if every_row else adjacency | ~row_has_edge[:, :, None]
-        scores.masked_fill_(~opened[:, None], float("-inf"))
-    probs = torch.softmax(scores, dim=-1)
-    if not every_row:
-        probs.masked_fill_(~row_has_edge[:, None, :, None], 0.0)
-    return probs.view(query.shape[0], nodes, nodes), row_has_edge
-
-
 class DiffusedAttention(torch.autograd.Function):
     """``calA v``; arguments as in :func:`diffused_attention`."""
 
@@ -94,15 +75,18 @@ class DiffusedAttention(torch.autograd.Function):
         query_flat = query.contiguous().view(flat, nodes, head_dim)
         key_flat = key.contiguous().view(flat, nodes, head_dim)
         value_flat = value.contiguous().view(flat, nodes, value_dim)
-        probs, row_has_edge = _masked_probs(query_flat, key_flat, adjacency, scaling)
+        # autograd records nothing in here, so the shared masked softmax edits its scores in place
+        probs = masked_attention_probs(query_flat.view(query.shape), key_flat.view(key.shape), adjacency[:, None], scaling)
+        probs = probs.view(flat, nodes, nodes)
         # theta_0 only on rows with an edge: the other rows of P are zero, so their output is too
+        row_has_edge = adjacency.any(dim=-1)  # [batch, nodes]
         keep = row_has_edge.to(probs.dtype)[:, None, :].expand(batch, heads, nodes).reshape(flat, nodes)
         if form == OPERATOR:
             operator, kept = horner_operator(probs, weights, keep * weights[0])
             output = torch.bmm(operator, value_flat)
             kept = [operator, *kept]
         else:
-            output = value_flat * (keep * weights[0])[:, :, None]
+            output = _hop_term(value_flat, keep, weights, 0)
             kept, hop = [value_flat], value_flat
             for step, theta in enumerate(weights[1:], start=1):
                 hop = torch.bmm(probs, hop)
@@ -131,10 +115,11 @@ class DiffusedAttention(torch.autograd.Function):
             grad_scores = torch._softmax_backward_data(grad_probs, probs, -1, probs.dtype)
             if scaling != 1.0:
                 grad_scores.mul_(scaling)
+            head_shape = value_shape[:-1] + key_flat.shape[-1:]  # [batch, heads, nodes, head_dim]
             if ctx.needs_input_grad[0]:
-                grad_query = torch.bmm(grad_scores, key_flat).view(value_shape[:-1] + key_flat.shape[-1:])
+                grad_query = torch.bmm(grad_scores, key_flat).view(head_shape)
             if ctx.needs_input_grad[1]:
-                grad_key = torch.bmm(grad_scores.transpose(1, 2), query_flat).view(value_shape[:-1] + key_flat.shape[-1:])
+                grad_key = torch.bmm(grad_scores.transpose(1, 2), query_flat).view(head_shape)
         grad_value = grad_value.view(value_shape) if ctx.needs_input_grad[2] else None
         return grad_query, grad_key, grad_value, None, None, None, None
 
@@ -154,9 +139,14 @@ def _operator_grad_probs(probs, factors, grad_output, value, last_weight) -> tor
     return grad_probs.add_(grad_operator, alpha=last_weight)
 
 
+def _hop_term(tensor, keep, weights, step) -> torch.Tensor:
+    """``theta_step * tensor``, for ``step = 0`` only on the rows with an edge (``keep`` ``[batch * heads, N]``)."""
+    return tensor * (keep * weights[0])[:, :, None] if step == 0 else tensor * weights[step]
+
+
 def _hops_grads(probs, hops, keep, grad_output, weights, wants_probs):
     """``(d loss / d v, d loss / d P or None)`` of the hop form; ``hops`` are ``Z_0..Z_{K-1}``."""
-    grad_hop = grad_output * weights[-1]  # H_K
+    grad_hop = _hop_term(grad_output, keep, weights, len(weights) - 1)  # H_K
     grad_probs = None
     for step in range(len(weights) - 2, -1, -1):
         if wants_probs:
@@ -164,11 +154,7 @@ def _hops_grads(probs, hops, keep, grad_output, weights, wants_probs):
                 grad_probs = torch.bmm(grad_hop, hops[step].transpose(1, 2))
             else:
                 grad_probs = torch.baddbmm(grad_probs, grad_hop, hops[step].transpose(1, 2))
-        carried = torch.bmm(probs.transpose(1, 2), grad_hop)
-        theta = grad_output * (keep * weights[0])[:, :, None] if step == 0 else grad_output * weights[step]
-        grad_hop = carried.add_(theta)
-    if len(weights) == 1:
-        grad_hop = grad_output * (keep * weights[0])[:, :, None]
+        grad_hop = torch.bmm(probs.transpose(1, 2), grad_hop).add_(_hop_term(grad_output, keep, weights, step))
     return grad_hop, grad_probs
 
 

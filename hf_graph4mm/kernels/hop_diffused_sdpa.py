@@ -31,6 +31,11 @@ from .primitives import diffusion_weights
 DENSE_NODES_LIMIT = 512
 
 
+def dense_form(nodes: int, value_dim: int) -> str:
+    """The dense path's form: "operator" for graphs with fewer nodes than the value is wide, else "hops"."""
+    return OPERATOR if nodes < value_dim else HOPS
+
+
 def sdpa_path(nodes: int, head_dim: int | None = None) -> str:
     """Which computation :func:`hop_diffused_attention_sdpa` runs for ``nodes`` nodes and heads ``head_dim`` wide:
     "probs-once (operator)", "probs-once (hops)" or "sdpa-per-hop" (without ``head_dim``: "probs-once", the
@@ -39,7 +44,7 @@ def sdpa_path(nodes: int, head_dim: int | None = None) -> str:
         return "sdpa-per-hop"
     if head_dim is None:
         return "probs-once"
-    return f"probs-once ({OPERATOR if nodes < head_dim else HOPS})"
+    return f"probs-once ({dense_form(nodes, head_dim)})"
 
 
 def hop_diffused_attention_sdpa(
@@ -61,11 +66,10 @@ def hop_diffused_attention_sdpa(
         ``[batch, heads, nodes, head_dim]``, zero on rows with no allowed entry.
     """
     weights = diffusion_weights(alpha, num_steps)
-    path = sdpa_path(query.shape[-2], value.shape[-1])
-    if path != "sdpa-per-hop":
+    nodes = query.shape[-2]
+    if nodes <= DENSE_NODES_LIMIT:
         scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
-        form = OPERATOR if path == f"probs-once ({OPERATOR})" else HOPS
-        return diffused_attention(query, key, value, adjacency, weights, scale, form)
+        return diffused_attention(query, key, value, adjacency, weights, scale, dense_form(nodes, value.shape[-1]))
 
     row_has_edge = adjacency.any(dim=-1)  # [batch, nodes]
     keep_row = row_has_edge[:, None, :, None]  # [batch, 1, nodes, 1]

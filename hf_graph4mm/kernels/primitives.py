@@ -32,18 +32,26 @@ def masked_attention_probs(
         ``[batch, heads, T_q, T_k]``; rows with no allowed entry are all zeros (not NaN).
     """
     # strided head views (split from a fused projection) make matmul slow on CPU; a copy is cheaper
-    scores = torch.matmul(query.contiguous(), key.contiguous().transpose(-1, -2)) * scaling
+    scores = torch.matmul(query.contiguous(), key.contiguous().transpose(-1, -2))
+    # Where autograd does not record (inference, or inside an autograd Function's forward) the scores and
+    # probabilities are edited in place: the same numbers without a new tensor per step.
+    in_place = not scores.requires_grad
+    scores = scores.mul_(scaling) if in_place else scores * scaling
     if allowed is None:
         return torch.softmax(scores, dim=-1)
     has_any = allowed.any(dim=-1, keepdim=True)
+    fill = scores.masked_fill_ if in_place else scores.masked_fill
     # On CPU a host check is free: when every row has an allowed entry, -inf alone gives exact zeros
     # and two passes over the scores (and their backward) are skipped. Elsewhere: no device sync.
     if query.device.type == "cpu" and bool(has_any.all()):
         if bool(allowed.all()):
             return torch.softmax(scores, dim=-1)
-        return torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    scores = torch.where(has_any, scores, torch.zeros_like(scores))  # keep softmax finite on empty rows
+        return torch.softmax(fill(~allowed, float("-inf")), dim=-1)
+    scores = fill(~allowed, float("-inf"))
+    if in_place:  # keep softmax finite on empty rows, then zero them
+        probs = torch.softmax(scores.masked_fill_(~has_any, 0.0), dim=-1)
+        return probs.masked_fill_(~allowed, 0.0)
+    scores = torch.where(has_any, scores, torch.zeros_like(scores))
     probs = torch.softmax(scores, dim=-1)
     return torch.where(allowed, probs, torch.zeros_like(probs))
 
