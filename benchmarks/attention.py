@@ -149,19 +149,6 @@ def step(run, inputs, needs_grad):
     return output
 
 
-def best_time(run, inputs, needs_grad, device, repeats, statistic="min") -> float:
-    for _ in range(2):  # warm-up: compilation, allocator, caches
-        step(run, inputs, needs_grad)
-    synchronize(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step(run, inputs, needs_grad)
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return min(times) if statistic == "min" else statistics.median(times)
-
-
 def cpu_peak_bytes(run, inputs, needs_grad) -> int:
     """Peak of live torch CPU allocations during one run, replayed from the profiler's memory events."""
     from torch.profiler import ProfilerActivity, profile
@@ -194,8 +181,10 @@ def measure_ceilings() -> str:
     target = torch.empty_like(source)
     a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
     b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
-    copy = best_time(lambda: target.copy_(source), (), False, "cuda", 10)
-    matmul = best_time(lambda: a @ b, (), False, "cuda", 10)
+    seconds = time_round_robin(
+        {"copy": (lambda: target.copy_(source), (), False), "matmul": (lambda: a @ b, (), False)}, "cuda", 10
+    )
+    copy, matmul = seconds["copy"], seconds["matmul"]
     return (
         f"ceilings: copy {2 * source.numel() * 2 / copy / 1e12:.2f} TB/s, "
         f"bf16 matmul {2 * 8192**3 / matmul / 1e12:.0f} TFLOP/s"
@@ -253,25 +242,26 @@ def main(argv=None) -> None:
                     print(line, flush=True)
 
 
-def time_round_robin(runs: dict, needs_grad: bool, device: str, repeats: int, statistic: str) -> dict:
-    """``{backend: seconds}``: every backend runs once per round, ``repeats`` rounds after two warm-ups each.
+def time_round_robin(runs: dict, device: str, repeats: int, statistic: str = "min", warmups: int = 2) -> dict:
+    """``{name: seconds}`` for ``runs = {name: (run, inputs, needs_grad)}``: every run once per round,
+    ``repeats`` rounds after ``warmups`` warm-up steps each.
 
-    Interleaving puts a drift of the machine (other jobs, the allocator's state) on every backend alike;
+    Interleaving puts a drift of the machine (other jobs, the allocator's state) on every run alike;
     timing one backend's repeats after another's showed the same arithmetic 0.7x apart on this CPU.
     """
-    for run, inputs in runs.values():
-        for _ in range(2):
+    for run, inputs, needs_grad in runs.values():
+        for _ in range(warmups):
             step(run, inputs, needs_grad)
     synchronize(device)
-    times = {backend: [] for backend in runs}
+    times = {name: [] for name in runs}
     for _ in range(repeats):
-        for backend, (run, inputs) in runs.items():
+        for name, (run, inputs, needs_grad) in runs.items():
             start = time.perf_counter()
             step(run, inputs, needs_grad)
             synchronize(device)
-            times[backend].append(time.perf_counter() - start)
+            times[name].append(time.perf_counter() - start)
     pick = min if statistic == "min" else statistics.median
-    return {backend: pick(values) for backend, values in times.items()}
+    return {name: pick(values) for name, values in times.items()}
 
 
 def case_rows(case: Case, dtype, mode: str, backends: list[str], args) -> list[str]:
@@ -291,12 +281,12 @@ def case_rows(case: Case, dtype, mode: str, backends: list[str], args) -> list[s
             del output
             peak_fn = cuda_peak_bytes if args.device == "cuda" else cpu_peak_bytes
             measured[backend] = (difference, peak_fn(run, inputs, needs_grad))
-            runs[backend] = (run, inputs)
+            runs[backend] = (run, inputs, needs_grad)
         except Exception as error:  # report and go on: one backend failing must not hide the rest
             lines.append(
                 f"| {case.name} | {dtype_name} | {mode} | {backend} | failed: {type(error).__name__}: {str(error).splitlines()[0][:120]} |"
             )
-    seconds = time_round_robin(runs, needs_grad, args.device, args.repeats, args.statistic)
+    seconds = time_round_robin(runs, args.device, args.repeats, args.statistic)
     eager = (seconds["eager"], measured["eager"][1]) if "eager" in runs else None
     for backend in runs:
         difference, peak = measured[backend]

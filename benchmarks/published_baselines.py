@@ -16,8 +16,8 @@ a table run in this one process, on the same inputs, one after another:
   bound row is every matrix product our K = 3 module cannot avoid, on ready-made operands, with no
   elementwise work at all (``gemm_bound``).
 
-Columns: time = fastest of ``--rounds`` runs after two warm-ups (``benchmarks.attention.best_time``
-for the first, then round-robin over the rows: load from other jobs then hits every row alike);
+Columns: time = fastest of ``--rounds`` runs after two warm-ups, round-robin over the rows
+(``benchmarks.attention.time_round_robin``: load from other jobs then hits every row alike);
 peak = largest live torch CPU allocation during one run (``cpu_peak_bytes``); both also as a
 ratio to the published row (below 1 = less than published).
 Before the timings a float64 check prints how far each formulation is from ours.
@@ -29,7 +29,6 @@ import argparse
 import inspect
 import math
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.attention import best_time, cpu_peak_bytes, step  # noqa: E402
+from benchmarks.attention import cpu_peak_bytes, step, time_round_robin  # noqa: E402
 from benchmarks.published_reference import (  # noqa: E402
     PublishedAttentionDiffusion,
     PublishedStructureAdapter,
@@ -162,12 +161,14 @@ def try_row(rows: list[Row], build: Callable[..., Row], label: str, *args) -> No
 def measure_rows(rows: list[Row], rounds: int) -> None:
     """Fill in time and peak. Round-robin: every row runs once per round and keeps its fastest
     time, so a burst of load from other jobs hits all rows alike instead of one row's repeats."""
-    live = [row for row in rows if row.run is not None]
-    for row in live:
+    for row in rows:
+        if row.run is None:
+            continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                row.seconds = best_time(row.run, row.inputs, row.needs_grad, "cpu", 1)  # + 2 warm-ups
+                for _ in range(2):  # warm-up: allocator, caches; the backends' one-time warnings
+                    step(row.run, row.inputs, row.needs_grad)
                 row.peak = cpu_peak_bytes(row.run, row.inputs, row.needs_grad)
             except Exception as error:
                 row.run, row.note = None, f"failed: {type(error).__name__}: {str(error)[:150]}"
@@ -176,12 +177,10 @@ def measure_rows(rows: list[Row], rounds: int) -> None:
         row.note = (
             _NOTES.setdefault(row.kind, note) if row.kind and note else note or _NOTES.get(row.kind, "")
         )
-    live = [row for row in live if row.run is not None]
-    for _ in range(rounds - 1):
-        for row in live:
-            start = time.perf_counter()
-            step(row.run, row.inputs, row.needs_grad)
-            row.seconds = min(row.seconds, time.perf_counter() - start)
+    live = {row.label: (row.run, row.inputs, row.needs_grad) for row in rows if row.run is not None}
+    seconds = time_round_robin(live, "cpu", rounds, warmups=0)
+    for row in rows:
+        row.seconds = seconds.get(row.label, row.seconds)
 
 
 def print_table(title: str, rows: list[Row]) -> None:
