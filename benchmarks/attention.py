@@ -43,6 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.machine_state import machine_state  # noqa: E402
 from hf_graph4mm.kernels import (  # noqa: E402
     hop_diffused_attention,
     interlaced_attention,
@@ -224,6 +225,8 @@ def main(argv=None) -> None:
         torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     )
     print(f"# torch {torch.__version__}, {device_name}")
+    if args.device == "cpu":
+        print(f"# machine at start: {machine_state()}")
     if args.device == "cuda" and args.ceilings:
         print("# " + measure_ceilings())
 

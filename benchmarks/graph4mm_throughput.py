@@ -32,6 +32,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.machine_state import machine_state  # noqa: E402
+
 ROWS = {
     "default": dict(),
     "vision cache (image_embeds)": dict(cache=True),
@@ -154,7 +156,8 @@ def main(argv=None) -> None:
     if args.child:
         run_child(args)
         return
-    print(f"# loadavg at start: {Path('/proc/loadavg').read_text().strip()}")
+    torch.set_num_threads(args.threads)  # the children set their own; this is for the machine line
+    print(f"# machine at start: {machine_state()}")
     print(
         f"Graph4MM training step, CLIP ViT-B/16 + OPT-125M shapes (random weights), batch {BATCH}, "
         f"{args.seq_len} tokens, {TEXT_NODES} text nodes x {NODE_TOKENS} tokens, {IMAGE_NODES} images; "
@@ -178,7 +181,7 @@ def main(argv=None) -> None:
             f"{result['trainable']:,} |",
             flush=True,
         )
-    print(f"# loadavg at end: {Path('/proc/loadavg').read_text().strip()}")
+    print(f"# machine at end: {machine_state()}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.attention import cpu_peak_bytes, step, time_round_robin  # noqa: E402
+from benchmarks.machine_state import machine_state  # noqa: E402
 from benchmarks.published_reference import (  # noqa: E402
     PublishedAttentionDiffusion,
     PublishedStructureAdapter,
@@ -51,10 +52,6 @@ from hf_graph4mm.modeling.graph4mm.hop_attention import build_structure_module  
 
 BACKENDS = ("eager", "sdpa", "flex_attention")
 MOSI_LENGTHS = {"text": 50, "audio": 375, "vision": 500}
-
-
-def loadavg() -> str:
-    return Path("/proc/loadavg").read_text().strip()
 
 
 # ----------------------------------------------------------------------------------- float64 checks
@@ -338,9 +335,7 @@ def main(argv=None) -> None:
     parser.add_argument("--gsit-batches", nargs="+", type=int, default=[8, 32])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(
-        f"# torch {torch.__version__}, CPU, {torch.get_num_threads()} threads; loadavg at start: {loadavg()}"
-    )
+    print(f"# torch {torch.__version__}, CPU; machine at start: {machine_state()}")
     if "gsit" in args.models:
         check_gsit()
     if "graph4mm" in args.models:
@@ -351,7 +346,7 @@ def main(argv=None) -> None:
     if "gsit" in args.models:
         for batch in args.gsit_batches:
             gsit_table(batch, args.rounds)
-    print(f"\n# loadavg at end: {loadavg()}")
+    print(f"\n# machine at end: {machine_state()}")
 
 
 if __name__ == "__main__":

@@ -28,11 +28,6 @@ REPO = os.path.dirname(HERE)
 CHILD = "--child"
 
 
-def loadavg() -> str:
-    with open("/proc/loadavg") as handle:
-        return " ".join(handle.read().split()[:3])
-
-
 def run_build(raw: str, num_proc: int, pythonpath: str | None) -> dict:
     env = dict(os.environ, HF_DATASETS_DISABLE_PROGRESS_BARS="1")
     if pythonpath:
@@ -168,10 +163,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     sys.path.insert(0, HERE)
+    from machine_state import machine_state
     from wikiweb2m_memory import write_shards
 
     pages = args.shards * args.pages_per_shard
-    print(f"load average before: {loadavg()}  ({os.cpu_count()} cores)")
+    print(f"machine before: {machine_state()}  ({os.cpu_count()} cores)")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         raw = os.path.join(folder, "raw")
@@ -203,7 +199,7 @@ def main() -> None:
         ratio = f"{rate / rates['upb']:.2f}" if "upb" in rates else "n/a"
         label = "ours (hf_graph4mm tfrecord)" if name == "ours" else "protobuf upb (runtime descriptor)"
         print(f"| {label:<34} | {rate:>7.0f} | {ratio:>6} |")
-    print(f"\nload average after: {loadavg()}")
+    print(f"\nmachine after: {machine_state()}")
 
 
 if __name__ == "__main__":

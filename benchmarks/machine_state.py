@@ -1,0 +1,63 @@
+"""What this machine can do right now: load average, GEMM rate and memory bandwidth, on one line.
+
+A shared VM's rates drift between runs (the same 2048^3 matmul has read 120 and 180 GFLOP/s
+on different days of this project's 2-core machine), and a compute-bound row and a
+memory-bound row drift by different amounts, so a ratio between them moves with the machine.
+Benchmarks print this line before and after their tables so a reader can tell a code change
+from a machine change. It measures; it asserts nothing.
+
+    python benchmarks/machine_state.py
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+
+def loadavg() -> str:
+    """The first three fields of /proc/loadavg (1, 5 and 15 minute load), or "n/a"."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def _best_seconds(run, repeats: int) -> float:
+    run()  # warm-up: first-touch page faults, MKL's thread pool
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def gemm_gflops(size: int = 1024, repeats: int = 5) -> float:
+    """float32 ``size^3`` matmul rate on the current torch threads, GFLOP/s (best of ``repeats``)."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator)
+    b = torch.randn(size, size, generator=generator)
+    out = torch.empty(size, size)
+    return 2 * size**3 / _best_seconds(lambda: torch.mm(a, b, out=out), repeats) / 1e9
+
+
+def copy_gbps(megabytes: int = 64, repeats: int = 5) -> float:
+    """float32 copy between two preallocated buffers, GB/s counted as bytes read plus bytes written."""
+    source = torch.ones(megabytes * 2**20 // 4)
+    target = torch.empty_like(source)
+    return 2 * source.numel() * 4 / _best_seconds(lambda: target.copy_(source), repeats) / 1e9
+
+
+def machine_state() -> str:
+    """``"loadavg 0.61 0.90 0.95; gemm 1024^3 150 GFLOP/s; copy 64 MB 9.8 GB/s; 2 threads"``."""
+    return (
+        f"loadavg {loadavg()}; gemm 1024^3 {gemm_gflops():.0f} GFLOP/s; "
+        f"copy 64 MB {copy_gbps():.1f} GB/s; {torch.get_num_threads()} threads"
+    )
+
+
+if __name__ == "__main__":
+    print(machine_state())
