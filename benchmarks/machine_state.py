@@ -1,4 +1,5 @@
-"""What this machine can do right now: load average, GEMM rate and memory bandwidth, on one line.
+"""What this machine can do right now: load average, GEMM rate, memory bandwidth and the cost of fresh
+memory, on one line.
 
 A shared VM's rates drift between runs (the same 2048^3 matmul has read 120 and 180 GFLOP/s
 on different days of this project's 2-core machine), and a compute-bound row and a
@@ -51,11 +52,24 @@ def copy_gbps(megabytes: int = 64, repeats: int = 5) -> float:
     return 2 * source.numel() * 4 / _best_seconds(lambda: target.copy_(source), repeats) / 1e9
 
 
+def fresh_fill_gbps(megabytes: int = 64, repeats: int = 5) -> float:
+    """float32 fill of a NEW buffer each time, GB/s written: what a fresh activation costs.
+
+    Far below :func:`copy_gbps` when the allocator hands large blocks back to the OS and every new
+    one page-faults on first touch (glibc mmaps blocks over 32 MB, and often smaller ones); on this
+    project's VM that cost varied several-fold between days and hit the published formulations,
+    which write larger intermediates, harder than ours.
+    """
+    numel = megabytes * 2**20 // 4
+    return numel * 4 / _best_seconds(lambda: torch.empty(numel).fill_(1.0), repeats) / 1e9
+
+
 def machine_state() -> str:
-    """``"loadavg 0.61 0.90 0.95; gemm 1024^3 150 GFLOP/s; copy 64 MB 9.8 GB/s; 2 threads"``."""
+    """``"loadavg 0.61 0.90 0.95; gemm 1024^3 150 GFLOP/s; copy 64 MB 26.4 GB/s; fresh 64 MB fill
+    3.1 GB/s; 2 threads"``."""
     return (
-        f"loadavg {loadavg()}; gemm 1024^3 {gemm_gflops():.0f} GFLOP/s; "
-        f"copy 64 MB {copy_gbps():.1f} GB/s; {torch.get_num_threads()} threads"
+        f"loadavg {loadavg()}; gemm 1024^3 {gemm_gflops():.0f} GFLOP/s; copy 64 MB {copy_gbps():.1f} GB/s; "
+        f"fresh 64 MB fill {fresh_fill_gbps():.1f} GB/s; {torch.get_num_threads()} threads"
     )
 
 

@@ -24,9 +24,11 @@ def test_rates_are_work_over_the_best_time(monkeypatch):
     assert machine_state.gemm_gflops(size=64) == pytest.approx(2 * 64**3 / 0.5 / 1e9)
     # 1 MB read and 1 MB written in 0.5 s
     assert machine_state.copy_gbps(megabytes=1) == pytest.approx(2 * 2**20 / 0.5 / 1e9)
+    # 1 MB written into a new buffer in 0.5 s
+    assert machine_state.fresh_fill_gbps(megabytes=1) == pytest.approx(2**20 / 0.5 / 1e9)
 
 
 def test_machine_state_line_names_load_rates_and_threads():
     line = machine_state.machine_state()
     assert line.startswith("loadavg ")
-    assert "GFLOP/s" in line and "GB/s" in line and line.endswith("threads")
+    assert "GFLOP/s" in line and "copy 64 MB" in line and "fresh 64 MB fill" in line and line.endswith("threads")
