@@ -110,11 +110,13 @@ def test_samples_never_mix(implementation):
     assert not torch.allclose(before[1], after[1])
 
 
+# 10 node rows at width 8 take the fused q|k projection; 10 rows at width 16 take two separate ones
+@pytest.mark.parametrize("width", [8, 16])
 @pytest.mark.parametrize("normalize", [True, False])
-def test_module_adds_residual_and_renormalised_diffusion(normalize):
+def test_module_adds_residual_and_renormalised_diffusion(normalize, width):
     torch.manual_seed(0)
-    module = hop_module(8, num_heads=2, alpha=0.25, num_steps=2, normalize_weights=normalize).double()
-    hidden = torch.randn(2, 5, 8, dtype=torch.float64)
+    module = hop_module(width, num_heads=2, alpha=0.25, num_steps=2, normalize_weights=normalize).double()
+    hidden = torch.randn(2, 5, width, dtype=torch.float64, requires_grad=True)
     _, _, _, adjacency = random_graph_batch(nodes=5, padded=(0, 1), seed=2)
     node_mask = adjacency.any(dim=-1)
     output = module(hidden, node_mask, adjacency, hops=None)
@@ -122,11 +124,19 @@ def test_module_adds_residual_and_renormalised_diffusion(normalize):
     query = split_heads(hidden @ module.query.weight.T + module.query.bias, 2)
     key = split_heads(hidden @ module.key.weight.T + module.key.bias, 2)
     diffused = reference_diffusion(query, key, split_heads(hidden, 2), adjacency, 0.25, 2)
-    diffused = diffused.transpose(1, 2).reshape(2, 5, 8)
+    diffused = diffused.transpose(1, 2).reshape(2, 5, width)
     if normalize:
         diffused = diffused / (0.25 * (1 + 0.75 + 0.75**2))
     expected = (hidden + diffused) * node_mask[..., None]
     torch.testing.assert_close(output, expected, rtol=1e-10, atol=1e-10)
+
+    # gradients reach both projections and the node states as through the written-out formula
+    leaves = [hidden, module.query.weight, module.query.bias, module.key.weight, module.key.bias]
+    cotangent = torch.randn(output.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    got = torch.autograd.grad(output, leaves, cotangent)
+    want = torch.autograd.grad(expected, leaves, cotangent)
+    for got_grad, want_grad in zip(got, want):
+        torch.testing.assert_close(got_grad, want_grad, rtol=1e-10, atol=1e-10)
 
 
 def test_hop_aware_adds_one_embedding_per_hop_with_an_unreachable_row():
