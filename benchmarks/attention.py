@@ -75,7 +75,9 @@ class Case:
     flops_fwd: float
     bytes_fwd: float
     make: Callable  # (backend, dtype, device, needs_grad) -> (run, inputs)
-    nodes: int | None = None  # hop-diffused graphs: node count and head width (the sdpa backend routes by them)
+    nodes: int | None = (
+        None  # hop-diffused graphs: node count and head width (the sdpa backend routes by them)
+    )
     head_dim: int | None = None
 
 
@@ -207,7 +209,11 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--quick", action="store_true", help="two small shapes (smoke test)")
     parser.add_argument(
-        "--cores", nargs="+", default=["interlaced", "hop"], choices=["interlaced", "hop"], help="which attention cores"
+        "--cores",
+        nargs="+",
+        default=["interlaced", "hop"],
+        choices=["interlaced", "hop"],
+        help="which attention cores",
     )
     parser.add_argument(
         "--ceilings", action="store_true", help="CUDA: measure copy bandwidth and matmul rate"
@@ -217,7 +223,9 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     backends = args.backends or (
-        ["eager", "sdpa", "triton", "flex_attention"] if args.device == "cuda" else ["eager", "sdpa", "flex_attention"]
+        ["eager", "sdpa", "triton", "flex_attention"]
+        if args.device == "cuda"
+        else ["eager", "sdpa", "flex_attention"]
     )
     if args.device == "cpu" and "triton" in backends:
         parser.error("Triton kernels are only timed on CUDA (the CPU interpreter is for correctness only)")

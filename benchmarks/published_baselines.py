@@ -240,7 +240,9 @@ def gsit_table(batch: int, rounds: int) -> None:
 
     variants = [(f"ours {name}", name, {}) for name in BACKENDS]
     for name in ("sdpa", "eager"):
-        variants.append((f"ours {name}, attention_dropout 0 (as published)", name, {"attention_dropout": 0.0}))
+        variants.append(
+            (f"ours {name}, attention_dropout 0 (as published)", name, {"attention_dropout": 0.0})
+        )
     for label, name, overrides in variants:
         try_row(rows, ours, label, name, overrides)
     measure_rows(rows, rounds)
