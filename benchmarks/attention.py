@@ -32,9 +32,7 @@ Never time Triton kernels in the CPU interpreter: "triton" is only benchmarked o
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +41,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.machine_state import machine_state  # noqa: E402
+from benchmarks.machine_state import cuda_ceilings, machine_state  # noqa: E402
+from benchmarks.timing import step, time_round_robin  # noqa: E402
 from hf_graph4mm.kernels import (  # noqa: E402
     hop_diffused_attention,
     interlaced_attention,
@@ -75,9 +74,8 @@ class Case:
     flops_fwd: float
     bytes_fwd: float
     make: Callable  # (backend, dtype, device, needs_grad) -> (run, inputs)
-    nodes: int | None = (
-        None  # hop-diffused graphs: node count and head width (the sdpa backend routes by them)
-    )
+    # hop-diffused graphs: node count and head width (the sdpa backend routes by them)
+    nodes: int | None = None
     head_dim: int | None = None
 
 
@@ -138,20 +136,6 @@ def shapes(quick: bool) -> list[Case]:
     return interlaced + hop
 
 
-def synchronize(device):
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def step(run, inputs, needs_grad):
-    output = run()
-    if needs_grad:
-        output.backward(torch.ones_like(output))
-        for tensor in inputs:
-            tensor.grad = None
-    return output
-
-
 def cpu_peak_bytes(run, inputs, needs_grad) -> int:
     """Peak of live torch CPU allocations during one run, replayed from the profiler's memory events."""
     from torch.profiler import ProfilerActivity, profile
@@ -176,22 +160,6 @@ def cuda_peak_bytes(run, inputs, needs_grad) -> int:
     step(run, inputs, needs_grad)
     torch.cuda.synchronize()
     return torch.cuda.max_memory_allocated() - before
-
-
-def measure_ceilings() -> str:
-    """Device-to-device copy bandwidth (bytes read + written) and a large bf16 matmul rate."""
-    source = torch.randn(2**30 // 2, device="cuda", dtype=torch.bfloat16)  # 1 GiB
-    target = torch.empty_like(source)
-    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
-    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
-    seconds = time_round_robin(
-        {"copy": (lambda: target.copy_(source), (), False), "matmul": (lambda: a @ b, (), False)}, "cuda", 10
-    )
-    copy, matmul = seconds["copy"], seconds["matmul"]
-    return (
-        f"ceilings: copy {2 * source.numel() * 2 / copy / 1e12:.2f} TB/s, "
-        f"bf16 matmul {2 * 8192**3 / matmul / 1e12:.0f} TFLOP/s"
-    )
 
 
 def main(argv=None) -> None:
@@ -236,7 +204,7 @@ def main(argv=None) -> None:
     if args.device == "cpu":
         print(f"# machine at start: {machine_state()}")
     if args.device == "cuda" and args.ceilings:
-        print("# " + measure_ceilings())
+        print("# " + cuda_ceilings())
 
     header = "| shape | dtype | mode | backend | path that ran | max abs diff | time ms | x eager | peak MiB | x eager |"
     if args.device == "cuda":
@@ -251,28 +219,6 @@ def main(argv=None) -> None:
             for mode in args.modes:
                 for line in case_rows(case, dtype, mode, backends, args):
                     print(line, flush=True)
-
-
-def time_round_robin(runs: dict, device: str, repeats: int, statistic: str = "min", warmups: int = 2) -> dict:
-    """``{name: seconds}`` for ``runs = {name: (run, inputs, needs_grad)}``: every run once per round,
-    ``repeats`` rounds after ``warmups`` warm-up steps each.
-
-    Interleaving puts a drift of the machine (other jobs, the allocator's state) on every run alike;
-    timing one backend's repeats after another's showed the same arithmetic 0.7x apart on this CPU.
-    """
-    for run, inputs, needs_grad in runs.values():
-        for _ in range(warmups):
-            step(run, inputs, needs_grad)
-    synchronize(device)
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, (run, inputs, needs_grad) in runs.items():
-            start = time.perf_counter()
-            step(run, inputs, needs_grad)
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
-    pick = min if statistic == "min" else statistics.median
-    return {name: pick(values) for name, values in times.items()}
 
 
 def case_rows(case: Case, dtype, mode: str, backends: list[str], args) -> list[str]:

@@ -5,17 +5,22 @@ A shared VM's rates drift between runs (the same 2048^3 matmul has read 120 and 
 on different days of this project's 2-core machine), and a compute-bound row and a
 memory-bound row drift by different amounts, so a ratio between them moves with the machine.
 Benchmarks print this line before and after their tables so a reader can tell a code change
-from a machine change. It measures; it asserts nothing.
+from a machine change. It measures; it asserts nothing. ``cuda_ceilings`` is the GPU's counterpart
+(``benchmarks/attention.py --ceilings``).
 
     python benchmarks/machine_state.py
 """
 
 from __future__ import annotations
 
-import time
+import sys
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.timing import time_round_robin  # noqa: E402
 
 
 def loadavg() -> str:
@@ -27,13 +32,8 @@ def loadavg() -> str:
 
 
 def _best_seconds(run, repeats: int) -> float:
-    run()  # warm-up: first-touch page faults, MKL's thread pool
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
+    """Fastest of ``repeats`` timed calls of ``run`` after one warm-up (first-touch faults, MKL's threads)."""
+    return time_round_robin({"run": (run, (), False)}, "cpu", repeats, warmups=1)["run"]
 
 
 def gemm_gflops(size: int = 1024, repeats: int = 5) -> float:
@@ -70,6 +70,23 @@ def machine_state() -> str:
     return (
         f"loadavg {loadavg()}; gemm 1024^3 {gemm_gflops():.0f} GFLOP/s; copy 64 MB {copy_gbps():.1f} GB/s; "
         f"fresh 64 MB fill {fresh_fill_gbps():.1f} GB/s; {torch.get_num_threads()} threads"
+    )
+
+
+def cuda_ceilings() -> str:
+    """The GPU's counterpart: device-to-device copy bandwidth (bytes read + written) and a large bf16
+    matmul rate, round-robin over 10 rounds."""
+    source = torch.randn(2**30 // 2, device="cuda", dtype=torch.bfloat16)  # 1 GiB
+    target = torch.empty_like(source)
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    seconds = time_round_robin(
+        {"copy": (lambda: target.copy_(source), (), False), "matmul": (lambda: a @ b, (), False)}, "cuda", 10
+    )
+    copy, matmul = seconds["copy"], seconds["matmul"]
+    return (
+        f"ceilings: copy {2 * source.numel() * 2 / copy / 1e12:.2f} TB/s, "
+        f"bf16 matmul {2 * 8192**3 / matmul / 1e12:.0f} TFLOP/s"
     )
 
 

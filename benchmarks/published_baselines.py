@@ -17,7 +17,7 @@ a table run in this one process, on the same inputs, one after another:
   elementwise work at all (``gemm_bound``).
 
 Columns: time = fastest of ``--rounds`` runs after two warm-ups, round-robin over the rows
-(``benchmarks.attention.time_round_robin``: load from other jobs then hits every row alike);
+(``benchmarks.timing.time_round_robin``: load from other jobs then hits every row alike);
 peak = largest live torch CPU allocation during one run (``cpu_peak_bytes``); both also as a
 ratio to the published row (below 1 = less than published).
 Before the timings a float64 check prints how far each formulation is from ours.
@@ -38,7 +38,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.attention import cpu_peak_bytes, step, time_round_robin  # noqa: E402
+from benchmarks.attention import cpu_peak_bytes  # noqa: E402
 from benchmarks.machine_state import machine_state  # noqa: E402
 from benchmarks.published_reference import (  # noqa: E402
     PublishedAttentionDiffusion,
@@ -47,6 +47,7 @@ from benchmarks.published_reference import (  # noqa: E402
     published_gsit_from_ours,
     with_double_scaled_queries,
 )
+from benchmarks.timing import step, time_round_robin  # noqa: E402
 from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
 from hf_graph4mm.modeling.graph4mm.hop_attention import build_structure_module  # noqa: E402
 

@@ -7,13 +7,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import machine_state  # noqa: E402
+from benchmarks import machine_state, timing  # noqa: E402
 
 
 def test_best_seconds_keeps_the_fastest_timed_repeat_and_skips_the_warm_up(monkeypatch):
     # clock readings: warm-up takes none; then repeats of 3, 1 and 2 seconds
     readings = iter([0.0, 3.0, 10.0, 11.0, 20.0, 22.0])
-    monkeypatch.setattr(machine_state.time, "perf_counter", lambda: next(readings))
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: next(readings))
     calls = []
     assert machine_state._best_seconds(lambda: calls.append(1), repeats=3) == 1.0
     assert len(calls) == 4  # one warm-up and three timed
@@ -31,4 +31,6 @@ def test_rates_are_work_over_the_best_time(monkeypatch):
 def test_machine_state_line_names_load_rates_and_threads():
     line = machine_state.machine_state()
     assert line.startswith("loadavg ")
-    assert "GFLOP/s" in line and "copy 64 MB" in line and "fresh 64 MB fill" in line and line.endswith("threads")
+    assert (
+        "GFLOP/s" in line and "copy 64 MB" in line and "fresh 64 MB fill" in line and line.endswith("threads")
+    )

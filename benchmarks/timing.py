@@ -1,0 +1,50 @@
+"""How every benchmark here times work: one step of a run, and round-robin rounds over several runs.
+
+    time_round_robin({"eager": (run, inputs, True), "sdpa": (...)}, "cpu", repeats=5)
+
+Kept apart from the scripts so that each (and ``machine_state``) imports the same timer.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def step(run, inputs, needs_grad):
+    """``run()``, then, when ``needs_grad``, its backward against ones and the inputs' gradients cleared."""
+    output = run()
+    if needs_grad:
+        output.backward(torch.ones_like(output))
+        for tensor in inputs:
+            tensor.grad = None
+    return output
+
+
+def time_round_robin(runs: dict, device: str, repeats: int, statistic: str = "min", warmups: int = 2) -> dict:
+    """``{name: seconds}`` for ``runs = {name: (run, inputs, needs_grad)}``: every run once per round,
+    ``repeats`` rounds after ``warmups`` warm-up steps each.
+
+    Interleaving puts a drift of the machine (other jobs, the allocator's state) on every run alike;
+    timing one backend's repeats after another's showed the same arithmetic 0.7x apart on this CPU.
+    """
+    for run, inputs, needs_grad in runs.values():
+        for _ in range(warmups):
+            step(run, inputs, needs_grad)
+    synchronize(device)
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, (run, inputs, needs_grad) in runs.items():
+            start = time.perf_counter()
+            step(run, inputs, needs_grad)
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    pick = min if statistic == "min" else statistics.median
+    return {name: pick(values) for name, values in times.items()}
