@@ -1,9 +1,9 @@
 """What this machine can do right now: load average, GEMM rate, memory bandwidth and the cost of fresh
 memory, on one line.
 
-A shared VM's rates drift between runs (the same 2048^3 matmul has read 120 and 180 GFLOP/s
-on different days of this project's 2-core machine), and a compute-bound row and a
-memory-bound row drift by different amounts, so a ratio between them moves with the machine.
+A shared VM's rates drift between runs, and a compute-bound row and a memory-bound row drift
+by different amounts, so a ratio between them moves with the machine (the ranges seen are in
+``benchmarks/RESULTS.md``).
 Benchmarks print this line before and after their tables so a reader can tell a code change
 from a machine change. It measures; it asserts nothing. ``cuda_ceilings`` is the GPU's counterpart
 (``benchmarks/attention.py --ceilings``).
@@ -56,9 +56,9 @@ def fresh_fill_gbps(megabytes: int = 64, repeats: int = 5) -> float:
     """float32 fill of a NEW buffer each time, GB/s written: what a fresh activation costs.
 
     Far below :func:`copy_gbps` when the allocator hands large blocks back to the OS and every new
-    one page-faults on first touch (glibc mmaps blocks over 32 MB, and often smaller ones); on this
-    project's VM that cost varied several-fold between days and hit the published formulations,
-    which write larger intermediates, harder than ours.
+    one page-faults on first touch (glibc mmaps blocks over 32 MB, and often smaller ones). On a
+    shared VM that cost moves between runs, and it weighs most on code that writes large fresh
+    intermediates, such as the published formulations.
     """
     numel = megabytes * 2**20 // 4
     return numel * 4 / _best_seconds(lambda: torch.empty(numel).fill_(1.0), repeats) / 1e9

@@ -33,7 +33,7 @@ def time_round_robin(runs: dict, device: str, repeats: int, statistic: str = "mi
     ``repeats`` rounds after ``warmups`` warm-up steps each.
 
     Interleaving puts a drift of the machine (other jobs, the allocator's state) on every run alike;
-    timing one backend's repeats after another's showed the same arithmetic 0.7x apart on this CPU.
+    timing all of one run's repeats before the next run's would put a drift on one run only.
     """
     for run, inputs, needs_grad in runs.values():
         for _ in range(warmups):

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from .reporting import loss_curve_png, metrics_table, variants_bar_png, write_metrics
     from .train import train_graph4mm, train_gsit
 
-    # The demo's tensors are tiny: one thread avoids thread-sync overhead that made steps ~7x slower on 2 busy cores.
+    # The demo's tensors are tiny: one thread avoids the thread-sync overhead that dominates such small steps.
     torch.set_num_threads(1)
     hf_logging.set_verbosity_error()
     logging.getLogger("datasets").setLevel(logging.ERROR)
