@@ -11,7 +11,7 @@ import torch
 from transformers import CLIPVisionConfig, LlamaConfig, OPTConfig
 
 from hf_graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration
-from hf_graph4mm.tiny import tiny_clip_vision_config, tiny_llama_config, tiny_opt_config
+from hf_graph4mm.testing import TINY_TRAINING_QFORMER, tiny_backbones
 
 VARIANTS = {
     "hop_diffused": {},
@@ -49,16 +49,9 @@ def llama_1b() -> LlamaConfig:
     )
 
 
-TINY_QFORMER = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64}
-SETTINGS = {
-    "tiny OPT": dict(
-        vision_config=tiny_clip_vision_config(), text_config=tiny_opt_config(261), qformer_config=TINY_QFORMER
-    ),
-    "tiny Llama": dict(
-        vision_config=tiny_clip_vision_config(),
-        text_config=tiny_llama_config(261),
-        qformer_config=TINY_QFORMER,
-    ),
+SETTINGS = {  # the tiny rows: the CLI's tiny backbones (the demo's model)
+    "tiny OPT": tiny_backbones("opt", TINY_TRAINING_QFORMER),
+    "tiny Llama": tiny_backbones("llama", TINY_TRAINING_QFORMER),
     "paper OPT-125M": dict(vision_config=clip_vit_b16(), text_config=OPTConfig()),  # OPTConfig() is opt-125m
     "paper LLaMA-1B": dict(vision_config=clip_vit_b16(), text_config=llama_1b()),
 }

@@ -3,7 +3,7 @@
     python benchmarks/variants.py [--tasks far_colour,near_majority] [--seeds 0,1,2] [--steps 600]
     hf-graph4mm benchmark-variants ...          (the same command, installed)
 
-Tasks and their rules: ``hf_graph4mm/data/synthetic.py``. Variants (Graph4MMConfig settings):
+Tasks and their rules: ``hf_graph4mm/testing/synthetic.py``. Variants (Graph4MMConfig settings):
 Hop-Diffused, Hop-Aware, Hop-Diffused without text structure / without image structure,
 no structure (Q-Former over unstructured node sets), MMGL-style concat (image tokens straight
 into the LM, no Q-Former). Every variant of a seed starts from the same backbones (tiny CLIP

@@ -26,7 +26,13 @@ def build(vision_layers: int, vision_width: int, image_size: int):
     from transformers import CLIPImageProcessor, CLIPVisionConfig
 
     from hf_graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration, Graph4MMProcessor
-    from hf_graph4mm.tiny import IMAGE_TOKEN, build_tiny_tokenizer, tiny_opt_config
+    from hf_graph4mm.testing import (
+        IMAGE_TOKEN_ID,
+        TINY_TRAINING_QFORMER,
+        VOCAB_SIZE,
+        build_tiny_tokenizer,
+        tiny_opt_config,
+    )
 
     data_args = DataArguments(dataset="sample", max_length=256, max_target_length=32, max_node_tokens=32)
     tokenizer = build_tiny_tokenizer()
@@ -41,9 +47,9 @@ def build(vision_layers: int, vision_width: int, image_size: int):
     )
     config = Graph4MMConfig(
         vision_config=vision_config,
-        text_config=tiny_opt_config(len(tokenizer)),
-        qformer_config={"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64},
-        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        text_config=tiny_opt_config(VOCAB_SIZE),
+        qformer_config=dict(TINY_TRAINING_QFORMER),
+        image_token_id=IMAGE_TOKEN_ID,
     )
     model = Graph4MMForConditionalGeneration(config)
     image_processor = CLIPImageProcessor(

@@ -122,7 +122,7 @@ def upb_parse(cls, data: bytes):
 
 
 def decode_rates(raw: str, rounds: int = 5) -> dict[str, float]:
-    from hf_graph4mm.data.tfrecord import parse_sequence_example, read_tfrecord
+    from hf_graph4mm.data.wikiweb2m.tfrecord import parse_sequence_example, read_tfrecord
 
     records = [r for name in sorted(os.listdir(raw)) for r in read_tfrecord(os.path.join(raw, name))]
     decoders = {"ours": parse_sequence_example}

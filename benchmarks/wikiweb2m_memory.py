@@ -22,8 +22,8 @@ CHILD = "--child"
 
 
 def synthetic_page(number: int) -> bytes:
-    from hf_graph4mm.data.tfrecord import encode_sequence_example
-    from hf_graph4mm.data.wikiweb2m_pages import FEATURE_KINDS
+    from hf_graph4mm.data.wikiweb2m.pages import FEATURE_KINDS
+    from hf_graph4mm.data.wikiweb2m.tfrecord import encode_sequence_example
 
     sentence = f"Page {number} talks about a topic at some length, with several clauses and words. "
     sections = 8
@@ -46,7 +46,7 @@ def synthetic_page(number: int) -> bytes:
 
 
 def write_shards(folder: str, shards: int, pages_per_shard: int) -> None:
-    from hf_graph4mm.data.tfrecord import write_tfrecord
+    from hf_graph4mm.data.wikiweb2m.tfrecord import write_tfrecord
 
     for shard in range(shards):
         pages = (synthetic_page(shard * pages_per_shard + i) for i in range(pages_per_shard))

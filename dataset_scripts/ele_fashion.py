@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from hf_graph4mm.data.ele_fashion import load_ele_fashion, load_ele_fashion_graph_dataset
-from hf_graph4mm.data.hub_upload import push_dataset_folder, write_dataset_card
+from hf_graph4mm.hub.dataset_folder import push_dataset_folder, write_dataset_card
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "ele_fashion.md"
 

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from hf_graph4mm.data.ele_fashion import write_ele_fashion_sample_data
-from hf_graph4mm.data.mmsa import write_mmsa_sample
+from hf_graph4mm.testing.samples.ele_fashion import write_ele_fashion_sample_data
+from hf_graph4mm.testing.samples.mmsa import write_mmsa_sample
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "hf_graph4mm" / "sample_data"
 MAX_SAMPLE_BYTES = 2 * 1024 * 1024  # the whole bundled sample must stay small enough to ship in the wheel
@@ -23,7 +23,7 @@ MAX_SAMPLE_BYTES = 2 * 1024 * 1024  # the whole bundled sample must stay small e
 
 def _wikiweb2m_writer() -> Callable[[Path], object] | None:
     try:
-        from hf_graph4mm.data.wikiweb2m import write_wikiweb2m_sample
+        from hf_graph4mm.testing.samples.wikiweb2m import write_wikiweb2m_sample
     except ImportError:
         return None
     return write_wikiweb2m_sample
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         writer = WRITERS[name]()
         if writer is None:
             print(
-                f"{name}: skipped, its sample writer is not importable from hf_graph4mm.data", file=sys.stderr
+                f"{name}: skipped, its sample writer is not importable from hf_graph4mm.testing.samples",
+                file=sys.stderr,
             )
             status = 1
             continue

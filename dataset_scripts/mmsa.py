@@ -16,8 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from hf_graph4mm.data.hub_upload import push_dataset_folder, write_dataset_card
 from hf_graph4mm.data.mmsa import TEXT_INPUTS, load_mmsa
+from hf_graph4mm.hub.dataset_folder import push_dataset_folder, write_dataset_card
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "mmsa.md"
 PRETTY_NAMES = {"mosi": "CMU-MOSI", "mosei": "CMU-MOSEI", "sims": "CH-SIMS"}

@@ -17,9 +17,9 @@ import logging
 import os
 import sys
 
-from hf_graph4mm.data.hub_upload import write_dataset_card
-from hf_graph4mm.data.image_download import DEFAULT_USER_AGENT, download_images
 from hf_graph4mm.data.wikiweb2m import load_wikiweb2m, wikiweb2m_image_jobs
+from hf_graph4mm.data.wikiweb2m.download import DEFAULT_USER_AGENT, download_images
+from hf_graph4mm.hub.dataset_folder import write_dataset_card
 
 CARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cards", "wikiweb2m.md")
 COMMANDS = ("build", "download-images")

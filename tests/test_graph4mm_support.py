@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from tiny_configs import IMAGE_TOKEN_ID, VOCAB_SIZE, tiny_graph4mm_config  # noqa: F401  (re-exported)
 
 from hf_graph4mm import Graph4MMConfig
+from hf_graph4mm.testing import IMAGE_TOKEN_ID, VOCAB_SIZE, tiny_graph4mm_config  # noqa: F401  (re-exported)
 from hf_graph4mm.tiny import TINY_IMAGE_SIZE
 
 PAD, BOS, EOS = 0, 1, 2

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from tiny_configs import tiny_gsit_config
 
 from hf_graph4mm import GsiTForSequenceClassification, MultimodalGraph
 from hf_graph4mm.modeling.graph4mm import Graph4MMForConditionalGeneration
 from hf_graph4mm.processing import Graph4MMProcessor
-from hf_graph4mm.tiny import build_tiny_image_processor, build_tiny_tokenizer
+from hf_graph4mm.testing import (  # noqa: F401  (run_without_package: re-exported)
+    build_tiny_image_processor,
+    build_tiny_tokenizer,
+    run_without_package,
+    tiny_graph4mm_config,
+    tiny_gsit_config,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GSIT_DIMS = {"text": 6, "audio": 3, "vision": 4}
@@ -25,10 +27,8 @@ GSIT_DIMS = {"text": 6, "audio": 3, "vision": 4}
 @functools.cache
 def tiny_graph4mm():
     """A random tiny Graph4MM (OPT backbone) and its processor."""
-    from test_graph4mm_support import tiny_config
-
     torch.manual_seed(0)
-    config = tiny_config()
+    config = tiny_graph4mm_config()
     model = Graph4MMForConditionalGeneration(config).eval()
     processor = Graph4MMProcessor(
         image_processor=build_tiny_image_processor(),
@@ -44,7 +44,7 @@ def tiny_graph4mm():
 
 
 def tiny_gsit(num_labels: int = 1, **overrides) -> GsiTForSequenceClassification:
-    """A random GsiT narrower than tiny_configs' (width 8, one layer) with this module's GSIT_DIMS."""
+    """A random GsiT narrower than ``tiny_gsit_config()`` (width 8, one layer) with this module's GSIT_DIMS."""
     kwargs = dict(
         {f"{modality}_dim": dim for modality, dim in GSIT_DIMS.items()},
         hidden_size=8,
@@ -81,32 +81,6 @@ def sentiment_inputs(count: int, seed: int = 0) -> list[dict]:
         }
         for _ in range(count)
     ]
-
-
-def run_without_package(script: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``script`` in a fresh ``python -I`` where importing hf_graph4mm is blocked; it must not import."""
-    blocker = (
-        "import sys\n"
-        "class _Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'hf_graph4mm':\n"
-        "            raise ImportError('hf_graph4mm is blocked in this test')\n"
-        "sys.meta_path.insert(0, _Block())\n"
-        "try:\n"
-        "    import hf_graph4mm\n"
-        "    raise SystemExit('hf_graph4mm was importable')\n"
-        "except ImportError:\n"
-        "    pass\n"
-    )
-    path = cwd / "script_without_package.py"
-    path.write_text(blocker + script, encoding="utf-8")
-    full_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    full_env.update(env or {})
-    result = subprocess.run(
-        [sys.executable, "-I", str(path)], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 def seed_hub_cache(hf_home: Path, repo_id: str, files: dict[str, bytes]) -> None:

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from hf_graph4mm.processing import Graph4MMCollator, Graph4MMProcessor, MultimodalGraph
-from hf_graph4mm.tiny import build_tiny_image_processor, build_tiny_tokenizer
+from hf_graph4mm.testing import build_tiny_image_processor, build_tiny_tokenizer
 
 NUM_QUERIES = 8
 

@@ -2,7 +2,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback, TrainingArguments
 
-from hf_graph4mm.data.mmsa import write_mmsa_sample
+from hf_graph4mm.testing.samples.mmsa import write_mmsa_sample
 from hf_graph4mm.training.arguments import DataArguments, ModelArguments
 from hf_graph4mm.training.train import train_gsit
 

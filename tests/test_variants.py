@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-from hf_graph4mm.data.synthetic import generate_splits
 from hf_graph4mm.processing import Graph4MMCollator
+from hf_graph4mm.testing.synthetic import generate_splits
 from hf_graph4mm.training.variants import (
     VARIANTS,
     Budget,

@@ -1,7 +1,9 @@
 """Sharing checkpoints: Hub folders with model cards, code for trust_remote_code, safe loading.
 
 Importing this package installs its save/push hooks into the models and the processor
-(:mod:`.save_hooks`); the layers below never import it.
+(:mod:`.save_hooks`); the layers below never import it. Datasets: :mod:`.dataset_folder` (a
+prepared dataset folder's card and upload, for ``dataset_scripts/``) is imported on its own, so
+that importing the package does not load ``datasets``.
 """
 
 from .model_card import build_model_card, write_model_card

@@ -48,7 +48,7 @@ def _sample_prediction(checkpoint: Path) -> tuple[str, str, str]:
 
     from ..data import load_wikiweb2m
     from ..processing import MultimodalGraph
-    from .graph4mm_task import SAMPLE_DATA
+    from ..testing.samples import SAMPLE_DATA
 
     row = load_wikiweb2m(SAMPLE_DATA / "wikiweb2m")["test"][0]
     generator = pipeline("graph-text-generation", model=str(checkpoint))

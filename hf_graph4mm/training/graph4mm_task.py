@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 
+from ..testing.samples import SAMPLE_DATA
 from .arguments import DataArguments, ModelArguments, limit_samples
 
-SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 TINY_BACKBONES = ("tiny", "tiny-llama")
 
 
@@ -35,23 +34,21 @@ def _structure_overrides(model_args: ModelArguments) -> dict:
 
 def _tiny_backbones(model_args: ModelArguments, data_args: DataArguments):
     from ..modeling.graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration
-    from ..tiny import (
-        IMAGE_TOKEN,
+    from ..testing import (
+        IMAGE_TOKEN_ID,
+        TINY_TRAINING_QFORMER,
         build_tiny_image_processor,
         build_tiny_tokenizer,
-        tiny_clip_vision_config,
-        tiny_llama_config,
-        tiny_opt_config,
+        tiny_backbones,
     )
 
     tokenizer = build_tiny_tokenizer(model_max_length=data_args.max_length)
-    make_text_config = tiny_llama_config if model_args.language_model == "tiny-llama" else tiny_opt_config
-    text_config = make_text_config(len(tokenizer), max_position_embeddings=max(512, data_args.max_length))
+    backbone = "llama" if model_args.language_model == "tiny-llama" else "opt"
     config = Graph4MMConfig(
-        vision_config=tiny_clip_vision_config(),
-        text_config=text_config,
-        qformer_config={"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64},
-        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        **tiny_backbones(
+            backbone, TINY_TRAINING_QFORMER, max_position_embeddings=max(512, data_args.max_length)
+        ),
+        image_token_id=IMAGE_TOKEN_ID,
         **_structure_overrides(model_args),
     )
     if model_args.freeze_language_model is None:  # a random tiny LM has no knowledge to preserve
@@ -63,7 +60,7 @@ def _pretrained_backbones(model_args: ModelArguments, data_args: DataArguments):
     from transformers import AutoImageProcessor, AutoTokenizer
 
     from ..modeling.graph4mm import Graph4MMForConditionalGeneration
-    from ..tiny import IMAGE_TOKEN
+    from ..testing import IMAGE_TOKEN
 
     tokenizer = AutoTokenizer.from_pretrained(model_args.language_model)
     if IMAGE_TOKEN not in tokenizer.get_vocab():

@@ -23,7 +23,8 @@ GSIT_INPUT_COLUMNS = (
 
 def load_gsit_dataset(data_args: DataArguments):
     """The MMSA ``DatasetDict`` named by ``data_args`` (the bundled MOSI sample by default)."""
-    from ..data.mmsa import SAMPLE_PICKLE, load_mmsa
+    from ..data.mmsa import load_mmsa
+    from ..testing.samples.mmsa import SAMPLE_PICKLE
 
     if data_args.dataset in ("sample", "mmsa-sample"):
         path = SAMPLE_PICKLE

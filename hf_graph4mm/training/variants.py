@@ -1,7 +1,7 @@
 """The structure ablation: every Graph4MM variant trained alike on a synthetic task, then compared.
 
 Each variant is a ``Graph4MMConfig`` setting (:data:`VARIANTS`); everything else is shared:
-the tiny backbones of ``hf_graph4mm/tiny.py`` (the CLIP vision tower stays frozen at its
+the tiny backbones of ``hf_graph4mm/testing/tiny.py`` (the CLIP vision tower stays frozen at its
 random initialisation, i.e. a fixed random image encoder, and its outputs are computed once
 per run with :class:`VisionFeatureCache`; the random tiny OPT trains, since it knows nothing
 to preserve), the seed-determined initialisation of the shared parts, the training examples
@@ -58,7 +58,7 @@ class RunResult:
 
 
 def _tokenizer():
-    from ..tiny import build_tiny_tokenizer
+    from ..testing import build_tiny_tokenizer
 
     return build_tiny_tokenizer(model_max_length=256)
 
@@ -69,25 +69,15 @@ def build_model(variant: str, task: str, seed: int, budget: Budget):
     The vision tower and the LM are built (and initialised) before any variant-specific part, so
     they are identical across the variants of one seed.
     """
-    from ..data.synthetic import MAX_NODES
-    from ..modeling.graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration
-    from ..tiny import IMAGE_TOKEN, tiny_clip_vision_config, tiny_opt_config
+    from ..modeling.graph4mm import Graph4MMForConditionalGeneration
+    from ..testing import TINY_TRAINING_QFORMER, tiny_graph4mm_config
+    from ..testing.synthetic import MAX_NODES
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
     max_image_nodes, max_text_nodes = MAX_NODES[task]
-    tokenizer = _tokenizer()
-    config = Graph4MMConfig(
-        vision_config=tiny_clip_vision_config(),
-        text_config=tiny_opt_config(len(tokenizer)),
-        qformer_config=dict(
-            hidden_size=32,
-            num_attention_heads=4,
-            intermediate_size=64,
-            hidden_dropout_prob=0.0,
-            attention_probs_dropout_prob=0.0,
-        ),
-        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+    config = tiny_graph4mm_config(
+        qformer_config=dict(TINY_TRAINING_QFORMER, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
         num_query_tokens_per_image=budget.num_query_tokens_per_image,
         max_image_nodes=max_image_nodes,
         max_text_nodes=max_text_nodes,
@@ -102,9 +92,9 @@ def build_model(variant: str, task: str, seed: int, budget: Budget):
 def build_processor(task: str, budget: Budget, include_neighbor_text: bool = True):
     """The processor every variant of ``task`` shares: 2-hop neighbourhoods, the neighbours' texts in
     the LM prompt (MMGL-style context) unless ``include_neighbor_text=False``."""
-    from ..data.synthetic import MAX_NODES
     from ..processing import Graph4MMProcessor
-    from ..tiny import build_tiny_image_processor
+    from ..testing import build_tiny_image_processor
+    from ..testing.synthetic import MAX_NODES
 
     max_image_nodes, max_text_nodes = MAX_NODES[task]
     return Graph4MMProcessor(
@@ -133,7 +123,7 @@ class PreparedTask:
 
     @classmethod
     def build(cls, task: str, budget: Budget, data_seed: int = 0) -> PreparedTask:
-        from ..data.synthetic import generate_splits
+        from ..testing.synthetic import generate_splits
 
         splits = generate_splits(task, budget.num_train, budget.num_test, seed=data_seed)
         processor = build_processor(task, budget)
@@ -320,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     """``hf-graph4mm benchmark-variants`` / ``python benchmarks/variants.py``: print the ablation tables."""
     import argparse
 
-    from ..data.synthetic import TASKS
+    from ..testing.synthetic import TASKS
 
     defaults = Budget()
     parser = argparse.ArgumentParser(

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .ele_fashion_files import (
+from ...data.ele_fashion.files import (
     EDGES_FILE,
     IMAGE_FOLDER,
     IMAGE_TAR,
@@ -21,7 +21,9 @@ from .ele_fashion_files import (
     SPLIT_FILE,
     TEXT_FILE,
 )
+from . import SAMPLE_DATA
 
+SAMPLE_RAW_DIR = SAMPLE_DATA / "ele_fashion"
 SAMPLE_LABEL_NAMES = (
     "headphones", "phone case", "smart watch", "camera", "charger",
     "t-shirt", "dress", "sneakers", "handbag", "sunglasses", "jacket",

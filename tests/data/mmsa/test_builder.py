@@ -11,10 +11,10 @@ from unittest import mock
 import numpy as np
 import pytest
 import yaml
-from test_dataset_scripts_support import load_dataset_script
 
-from hf_graph4mm.data.mmsa import SAMPLE_PICKLE, load_mmsa, read_mmsa_pickle, write_mmsa_pickle
-from hf_graph4mm.data.safe_pickle import UnsafePickleError, safe_load_pickle
+from hf_graph4mm.data.mmsa import load_mmsa, read_mmsa_pickle
+from hf_graph4mm.data.mmsa.safe_pickle import UnsafePickleError, safe_load_pickle
+from hf_graph4mm.testing.samples.mmsa import SAMPLE_PICKLE, write_mmsa_pickle
 
 
 def _split(count: int, offset: int, text_len: int = 4, audio=(5, 2), vision=(6, 3), lengths=True) -> dict:
@@ -84,7 +84,7 @@ def test_mosi_layout_counts_columns_and_values(mosi_pickle, tmp_path):
 
 
 def test_prepared_cache_is_reused_until_the_file_changes(mosi_pickle, tmp_path):
-    from hf_graph4mm.data import mmsa
+    from hf_graph4mm.data.mmsa import builder as mmsa
 
     path, content = mosi_pickle
     first = load_mmsa(path, cache_dir=tmp_path / "cache")
@@ -275,7 +275,7 @@ def test_batches_feed_gsit_forward(tmp_path):
     torch.testing.assert_close(output.loss, expected)
 
 
-def test_script_writes_parquet_and_card_and_pushes(mosi_pickle, tmp_path):
+def test_script_writes_parquet_and_card_and_pushes(mosi_pickle, tmp_path, load_dataset_script):
     import datasets
     from huggingface_hub import HfApi
 

@@ -6,7 +6,7 @@ import os
 import tarfile
 from pathlib import Path
 
-from .ele_fashion_files import IMAGE_FOLDER, IMAGE_TAR, locate
+from .files import IMAGE_FOLDER, IMAGE_TAR, locate
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
 

@@ -5,18 +5,18 @@ shard is built."""
 
 import numpy as np
 import pytest
-from test_data_wikiweb2m import make_page
 
 from hf_graph4mm.data import load_wikiweb2m
-from hf_graph4mm.data.tfrecord import (
+from hf_graph4mm.data.wikiweb2m import WikiWeb2MBuilder
+from hf_graph4mm.data.wikiweb2m.pages import FEATURE_KINDS
+from hf_graph4mm.data.wikiweb2m.shards import check_shard_names, release_split
+from hf_graph4mm.data.wikiweb2m.tfrecord import (
     count_tfrecord,
     decode_sequence_example,
     encode_sequence_example,
     write_tfrecord,
 )
-from hf_graph4mm.data.wikiweb2m import WikiWeb2MBuilder
-from hf_graph4mm.data.wikiweb2m_pages import FEATURE_KINDS
-from hf_graph4mm.data.wikiweb2m_shards import check_shard_names, release_split
+from hf_graph4mm.testing.samples.wikiweb2m import make_page
 
 SECTIONS = [{"title": "S", "rest": "More."}]
 
@@ -163,13 +163,15 @@ def test_checks_run_before_any_shard_is_built(tmp_path, monkeypatch):
     shard(raw, "wikiweb2m-a.tfrecord.gz", [make_page("A", sections=SECTIONS)])
     shard(raw, "wikiweb2m-b.tfrecord.gz", [make_page("B", split="dev", sections=SECTIONS)])
     built = []
-    monkeypatch.setattr("hf_graph4mm.data.wikiweb2m.write_shard", lambda task, **kw: built.append(task))
+    monkeypatch.setattr(
+        "hf_graph4mm.data.wikiweb2m.builder.write_shard", lambda task, **kw: built.append(task)
+    )
     build_error(tmp_path, r"wikiweb2m-b\.tfrecord\.gz, record 0: context feature 'split' is 'dev'")
     assert built == []
 
 
 def test_every_split_is_built_in_one_pass_over_each_shard(tmp_path, monkeypatch):
-    import hf_graph4mm.data.wikiweb2m_arrow as arrow
+    from hf_graph4mm.data.wikiweb2m import arrow
 
     raw = tmp_path / "raw"
     mixed = [

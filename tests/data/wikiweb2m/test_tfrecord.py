@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from hf_graph4mm.data.tfrecord import (
+from hf_graph4mm.data.wikiweb2m.tfrecord import (
     TFRecordError,
     encode_sequence_example,
     masked_crc32c,

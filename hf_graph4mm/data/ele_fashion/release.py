@@ -10,8 +10,8 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from ..processing.graph import MultimodalGraph
-from .ele_fashion_files import (
+from ...processing.graph import MultimodalGraph
+from .files import (
     EDGES_FILE,
     IMAGE_FOLDER,
     IMAGE_TAR,
@@ -27,7 +27,7 @@ from .ele_fashion_files import (
     read_texts,
     require,
 )
-from .ele_fashion_images import has_image_source, locate_images
+from .images import has_image_source, locate_images
 
 logger = logging.getLogger(__name__)
 

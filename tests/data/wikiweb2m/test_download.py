@@ -1,20 +1,16 @@
 """Image downloads against a local HTTP server: 404s, a slow response, a corrupt image, a flaky 503."""
 
 import http.server
-import importlib.util
 import io
 import threading
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from hf_graph4mm.data.image_download import DownloadJob, RateLimiter, download_images
-from hf_graph4mm.data.tfrecord import encode_sequence_example, write_tfrecord
-from hf_graph4mm.data.wikiweb2m_pages import FEATURE_KINDS
-
-REPO = Path(__file__).resolve().parents[1]
+from hf_graph4mm.data.wikiweb2m.download import DownloadJob, RateLimiter, download_images
+from hf_graph4mm.data.wikiweb2m.pages import FEATURE_KINDS
+from hf_graph4mm.data.wikiweb2m.tfrecord import encode_sequence_example, write_tfrecord
 
 
 def image_bytes(kind: str) -> bytes:
@@ -148,15 +144,6 @@ def test_shared_rate_limit_holds_across_threads(server, tmp_path):
     assert sorted(slept) == pytest.approx([0.05, 0.10, 0.15, 0.20, 0.25])
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location(
-        "wikiweb2m_script", REPO / "dataset_scripts" / "wikiweb2m.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def page(split: str, urls_per_section: list[list[str]]) -> bytes:
     n = len(urls_per_section)
     lists = {
@@ -168,7 +155,9 @@ def page(split: str, urls_per_section: list[list[str]]) -> bytes:
     return encode_sequence_example({"split": [split], "page_title": ["T"]}, lists, FEATURE_KINDS)
 
 
-def test_download_images_command_names_files_like_the_published_pipeline(server, tmp_path, capsys):
+def test_download_images_command_names_files_like_the_published_pipeline(
+    server, tmp_path, capsys, load_dataset_script
+):
     raw, images = tmp_path / "raw", tmp_path / "images"
     raw.mkdir()
     write_tfrecord(raw / "wikiweb2m-a.tfrecord.gz", [page("train", [[f"{server.url}/ok.png"]])])
@@ -186,7 +175,7 @@ def test_download_images_command_names_files_like_the_published_pipeline(server,
         "--rate",
         "0",
     ]
-    assert load_script().main([*argv, "--backoff", "0.01", "--timeout", "2"]) == 0
+    assert load_dataset_script("wikiweb2m").main([*argv, "--backoff", "0.01", "--timeout", "2"]) == 0
     assert sorted(p.name for p in images.iterdir()) == ["0_0_0.png", "1_1_1.jpg", "download_failures.tsv"]
     assert (images / "download_failures.tsv").read_text() == f"{server.url}/missing.png\tHTTP 404\n"
     assert "2 downloaded, 0 already present, 1 failed (1 x HTTP 404)" in capsys.readouterr().out

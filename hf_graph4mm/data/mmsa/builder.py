@@ -11,11 +11,11 @@ of per-sample arrays (N = samples in the split):
   ``classification_labels``, ``raw_text``, ``id``; SIMS adds per-modality
   ``regression_labels_T`` / ``_A`` / ``_V``.
 
-The pickle is read with :func:`~hf_graph4mm.data.safe_pickle.safe_load_pickle` (numpy and
-plain containers only) and its layout checked by :mod:`.mmsa_pickle` before ``datasets``
-generates anything; :mod:`.mmsa_sample` writes a synthetic pickle. Each example's columns are named after
-``GsiTForSequenceClassification.forward`` arguments: ``text_features``, ``input_ids``,
-``attention_mask``, ``token_type_ids``, ``audio_features``, ``audio_lengths``,
+The pickle is read with :func:`~hf_graph4mm.data.mmsa.safe_pickle.safe_load_pickle` (numpy and
+plain containers only) and its layout checked by :mod:`.reader` before ``datasets`` generates
+anything; :mod:`hf_graph4mm.testing.samples.mmsa` writes a synthetic pickle. Each example's
+columns are named after ``GsiTForSequenceClassification.forward`` arguments: ``text_features``,
+``input_ids``, ``attention_mask``, ``token_type_ids``, ``audio_features``, ``audio_lengths``,
 ``vision_features``, ``vision_lengths``, ``labels`` (the regression label), plus ``id``,
 ``raw_text``, ``text_lengths`` and the optional label columns kept under their release
 names. ``-inf`` in audio (log-energy of silence in the COVAREP features) becomes 0 as in
@@ -32,22 +32,7 @@ from typing import Any
 import datasets
 import numpy as np
 
-from .mmsa_pickle import OPTIONAL_LABELS, check_splits_agree, read_mmsa_pickle, read_mmsa_split
-from .mmsa_sample import SAMPLE_PICKLE, write_mmsa_pickle, write_mmsa_sample
-
-__all__ = [
-    "MMSA",
-    "SAMPLE_PICKLE",
-    "SPLIT_NAMES",
-    "TEXT_INPUTS",
-    "MMSAConfig",
-    "check_splits_agree",
-    "load_mmsa",
-    "read_mmsa_pickle",
-    "read_mmsa_split",
-    "write_mmsa_pickle",
-    "write_mmsa_sample",
-]
+from .reader import OPTIONAL_LABELS, read_mmsa_pickle
 
 SPLIT_NAMES = {"train": datasets.Split.TRAIN, "valid": datasets.Split.VALIDATION, "test": datasets.Split.TEST}
 TEXT_INPUTS = ("auto", "features", "token_ids")

@@ -16,8 +16,8 @@ from hf_graph4mm.data.ele_fashion import (
     check_ele_fashion_release,
     load_ele_fashion,
     load_ele_fashion_graph_dataset,
-    write_ele_fashion_sample,
 )
+from hf_graph4mm.testing.samples.ele_fashion import write_ele_fashion_sample
 
 NUM_NODES = 22  # 11 classes x 2 products
 

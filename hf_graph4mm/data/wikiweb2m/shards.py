@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .pages import SPLIT_NAMES, parse_page
 from .tfrecord import GZIP_MAGIC, count_tfrecord, read_tfrecord
-from .wikiweb2m_pages import SPLIT_NAMES, parse_page
 
 RELEASE_FILE_NAME = re.compile(
     r"^(?P<stem>wikiweb2m-(?P<split>train|val|test)\.tfrecord(?P<gz>\.gz)?)(?:-(?P<part>\d{5})-of-(?P<parts>\d{5}))?$"

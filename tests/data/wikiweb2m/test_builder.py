@@ -1,9 +1,7 @@
 """WikiWeb2M: shards in the release's format -> section-summarisation examples with page graphs."""
 
-import importlib.util
 import logging
 import os
-from pathlib import Path
 
 import datasets
 import numpy as np
@@ -11,65 +9,13 @@ import pytest
 from PIL import Image
 
 from hf_graph4mm.data import load_wikiweb2m
-from hf_graph4mm.data.tfrecord import encode_sequence_example, read_tfrecord, write_tfrecord
-from hf_graph4mm.data.wikiweb2m import write_wikiweb2m_sample
-from hf_graph4mm.data.wikiweb2m_pages import FEATURE_KINDS, SEQUENCE_BYTES, SEQUENCE_INT64, image_file_name
+from hf_graph4mm.data.wikiweb2m.pages import image_file_name
+from hf_graph4mm.data.wikiweb2m.tfrecord import encode_sequence_example, read_tfrecord, write_tfrecord
 from hf_graph4mm.processing import MultimodalGraph
+from hf_graph4mm.testing.samples import SAMPLE_DATA
+from hf_graph4mm.testing.samples.wikiweb2m import make_page, write_wikiweb2m_sample
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "hf_graph4mm" / "sample_data" / "wikiweb2m"
-
-
-def make_page(title, split="train", sections=(), description="A page about tests."):
-    """A SequenceExample with every release feature; ``sections`` are dicts with keys
-    title, parent, first, rest, sample, images (list of (url, caption))."""
-    context = {
-        "split": [split],
-        "page_title": [title],
-        "page_url": [f"https://en.wikipedia.org/wiki/{title}"],
-        "clean_page_description": [description],
-        "raw_page_description": [description],
-        "is_page_description_sample": [1],
-        "page_contains_images": [1],
-        "page_content_sections_without_table_list": [len(sections)],
-    }
-    steps = {name: [] for name in SEQUENCE_INT64 + SEQUENCE_BYTES}
-    for position, section in enumerate(sections):
-        images = section.get("images", [])
-        per_image = {
-            "section_image_url": [url for url, _ in images],
-            "section_image_captions": [caption for _, caption in images],
-            "section_image_mime_type": ["image/png"] * len(images),
-            "section_image_alt_text": [""] * len(images),
-            "section_image_raw_attr_desc": [""] * len(images),
-            "section_image_clean_attr_desc": [""] * len(images),
-            "section_image_raw_ref_desc": [""] * len(images),
-            "section_image_clean_ref_desc": [""] * len(images),
-            "section_image_width": [8] * len(images),
-            "section_image_height": [8] * len(images),
-            "section_image_in_wit": [0] * len(images),
-            "is_image_caption_sample": [0] * len(images),
-        }
-        first, rest = section.get("first", f"{section['title']} starts here."), section.get("rest", "")
-        row = {
-            "section_title": [section["title"]],
-            "section_index": [position],
-            "section_depth": [1],
-            "section_heading_level": [2],
-            "section_subsection_index": [0],
-            "section_parent_index": [section.get("parent", -1)],
-            "section_text": [f"{first} {rest}"],
-            "section_clean_1st_sentence": [first],
-            "section_raw_1st_sentence": [first],
-            "section_rest_sentence": [rest],
-            "is_section_summarization_sample": [int(section.get("sample", True))],
-            "section_contains_table_or_list": [0],
-            "section_contains_images": [int(bool(images))],
-            **per_image,
-        }
-        for name, value in row.items():
-            steps[name].append(value)
-    return encode_sequence_example(context, steps, FEATURE_KINDS)
+SAMPLE = SAMPLE_DATA / "wikiweb2m"
 
 
 def save_png(path):
@@ -314,16 +260,7 @@ def test_bundled_sample_is_reproducible_and_loads(tmp_path):
     assert image_nodes == with_file > 0
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location(
-        "wikiweb2m_script", REPO / "dataset_scripts" / "wikiweb2m.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_build_script_writes_parquet_and_card_and_pushes(tmp_path, monkeypatch):
+def test_build_script_writes_parquet_and_card_and_pushes(tmp_path, monkeypatch, load_dataset_script):
     import yaml
     from huggingface_hub import HfApi
 
@@ -333,7 +270,7 @@ def test_build_script_writes_parquet_and_card_and_pushes(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(HfApi, "upload_file", lambda self, **kw: uploaded.append(kw))
     out = tmp_path / "out"
-    script = load_script()
+    script = load_dataset_script("wikiweb2m")
     argv = ["--raw-dir", str(SAMPLE), "--output-dir", str(out), "--cache-dir", str(tmp_path / "cache")]
     assert script.main([*argv, "--push-to-hub", "org/wikiweb2m-graphs"]) == 0  # "build" is the default
 

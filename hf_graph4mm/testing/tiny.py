@@ -1,12 +1,20 @@
-"""Tiny default backbones built in-process: no downloads, for tests and the demo.
+"""Tiny models built in-process, no downloads: for the tests, the benchmarks, the demo and the CLI's
+``tiny`` backbones. Every tiny config is defined here and only here.
 
 - a byte-level BPE tokenizer (256 byte symbols, no merges, plus special tokens) built
   with the ``tokenizers`` library and wrapped as a ``PreTrainedTokenizerFast``;
 - tiny OPT-style and Llama-style causal LM configs sized to that vocabulary;
-- a tiny CLIP vision config and a matching CLIP image processor.
+- a tiny CLIP vision config and a matching CLIP image processor;
+- the MM-QFormer settings and the tiny Graph4MM and GsiT configs built from all of the above.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from ..modeling.graph4mm import Graph4MMConfig
+from ..modeling.gsit import GsiTConfig
 
 IMAGE_TOKEN = "<image>"
 PAD_TOKEN = "<pad>"
@@ -14,6 +22,23 @@ BOS_TOKEN = "<s>"
 EOS_TOKEN = "</s>"
 UNK_TOKEN = "<unk>"
 TINY_IMAGE_SIZE = 32
+VOCAB_SIZE = 261  # the tiny tokenizer: 4 specials + 256 bytes + <image>
+IMAGE_TOKEN_ID = 260
+PAD, BOS, EOS = 0, 1, 2
+
+# MM-QFormer settings (read-only: copy them with dict(...)). The tests' tiny Graph4MM: 16 wide, no dropout.
+TINY_QFORMER = MappingProxyType(
+    dict(
+        hidden_size=16,
+        num_attention_heads=2,
+        intermediate_size=32,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+)
+# The CLI's tiny backbones (the demo, the structure ablation, the benchmarks): 32 wide, enough to learn
+# the sample tasks.
+TINY_TRAINING_QFORMER = MappingProxyType(dict(hidden_size=32, num_attention_heads=4, intermediate_size=64))
 
 
 def _byte_alphabet() -> list[str]:
@@ -126,3 +151,49 @@ def build_tiny_image_processor():
         size={"shortest_edge": TINY_IMAGE_SIZE},
         crop_size={"height": TINY_IMAGE_SIZE, "width": TINY_IMAGE_SIZE},
     )
+
+
+def tiny_backbones(backbone: str = "opt", qformer: Mapping = TINY_QFORMER, **text_overrides) -> dict:
+    """``vision_config``, ``text_config`` and ``qformer_config`` of a tiny Graph4MM.
+
+    ``backbone``: ``"opt"``, else a Llama; ``text_overrides`` go to the LM config.
+    """
+    make_text_config = tiny_opt_config if backbone == "opt" else tiny_llama_config
+    return dict(
+        vision_config=tiny_clip_vision_config(),
+        text_config=make_text_config(VOCAB_SIZE, **text_overrides),
+        qformer_config=dict(qformer),
+    )
+
+
+def tiny_graph4mm_config(backbone: str = "opt", **overrides) -> Graph4MMConfig:
+    """The tests' Graph4MM: :func:`tiny_backbones`, 2 query tokens per image, at most 3 image and 4 text nodes."""
+    kwargs = dict(
+        **tiny_backbones(backbone),
+        image_token_id=IMAGE_TOKEN_ID,
+        num_query_tokens_per_image=2,
+        max_image_nodes=3,
+        max_text_nodes=4,
+    )
+    kwargs.update(overrides)
+    return Graph4MMConfig(**kwargs)
+
+
+GSIT_DIMS = {"text": 12, "audio": 5, "vision": 7}
+
+
+def tiny_gsit_config(**overrides) -> GsiTConfig:
+    """GsiT with width 16, 2 heads, 2 layers and odd conv kernels (3 / 5 / 1) so lengths change per modality."""
+    values = dict(
+        text_dim=GSIT_DIMS["text"],
+        audio_dim=GSIT_DIMS["audio"],
+        vision_dim=GSIT_DIMS["vision"],
+        hidden_size=16,
+        num_attention_heads=2,
+        num_layers=2,
+        text_kernel_size=3,
+        audio_kernel_size=5,
+        vision_kernel_size=1,
+    )
+    values.update(overrides)
+    return GsiTConfig(**values)

@@ -14,7 +14,7 @@ from PIL import Image
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
-from hf_graph4mm.data.synthetic import COLOURS, MAX_NODES, generate_examples, generate_splits
+from hf_graph4mm.testing.synthetic import COLOURS, MAX_NODES, generate_examples, generate_splits
 
 NUM_CHECKED = 60
 
@@ -124,7 +124,7 @@ def test_the_processor_sees_the_evidence_at_its_hop(task):
     """With the task's node caps, the evidence pictures reach the model with their hop distance."""
     from hf_graph4mm.processing import Graph4MMProcessor
     from hf_graph4mm.processing.graph import image_cache_key
-    from hf_graph4mm.tiny import build_tiny_image_processor, build_tiny_tokenizer
+    from hf_graph4mm.testing import build_tiny_image_processor, build_tiny_tokenizer
 
     max_images, max_texts = MAX_NODES[task]
     processor = Graph4MMProcessor(

@@ -1,8 +1,8 @@
 """Ele-Fashion (Multimodal Graph Benchmark) from its release files, for zero-shot node classification.
 
-Modules: :mod:`.ele_fashion_files` (one reader per release file, each checking its layout),
-:mod:`.ele_fashion_images`, :mod:`.ele_fashion_release` (the files cross-checked, the graph),
-:mod:`.ele_fashion_sample` (a synthetic release); this one holds the ``datasets`` builder.
+Modules: :mod:`.files` (one reader per release file, each checking its layout),
+:mod:`.images`, :mod:`.release` (the files cross-checked, the graph); this one holds the
+``datasets`` builder. A synthetic release: :mod:`hf_graph4mm.testing.samples.ele_fashion`.
 
 Release layout (``raw_dir``; the raw text and images may sit in ``raw_dir/raw-data/``):
 
@@ -46,81 +46,31 @@ from typing import Any
 
 import datasets
 
-from .ele_fashion_files import (
-    DEFAULT_LABEL_NAMES,
+from ..features import graph_feature
+from .files import (
     EDGES_FILE,
-    IMAGE_FOLDER,
     IMAGE_TAR,
     LABEL_NAMES_FILE,
     LABELS_FILE,
     NODE_MAPPING_FILE,
-    NUM_CLASSES,
     SPLIT_FILE,
     SPLIT_KEYS,
     TEXT_FILE,
     checked_label_names,
-    load_pt,
     locate,
-    read_edges,
     read_label_names,
     read_labels,
     read_node_mapping,
     read_splits,
-    read_texts,
     require,
 )
-from .ele_fashion_images import IMAGE_SUFFIXES, locate_images
-from .ele_fashion_release import (
-    EleFashionRelease,
+from .release import (
     ReleaseFiles,
     check_every_node_has_content,
-    ele_fashion_graph,
     read_ele_fashion,
     read_release_files,
     uses_images,
 )
-from .ele_fashion_sample import SAMPLE_LABEL_NAMES, write_ele_fashion_sample, write_ele_fashion_sample_data
-from .graph_features import graph_feature
-
-__all__ = [
-    "DEFAULT_LABEL_NAMES",
-    "EDGES_FILE",
-    "IMAGE_FOLDER",
-    "IMAGE_SUFFIXES",
-    "IMAGE_TAR",
-    "LABEL_NAMES_FILE",
-    "LABELS_FILE",
-    "NODE_MAPPING_FILE",
-    "NUM_CLASSES",
-    "SAMPLE_LABEL_NAMES",
-    "SAMPLE_RAW_DIR",
-    "SPLIT_FILE",
-    "SPLIT_KEYS",
-    "TEXT_FILE",
-    "EleFashion",
-    "EleFashionConfig",
-    "EleFashionRelease",
-    "ReleaseFiles",
-    "check_ele_fashion_release",
-    "ele_fashion_graph",
-    "load_ele_fashion",
-    "load_ele_fashion_graph_dataset",
-    "load_pt",
-    "locate_images",
-    "parse_seen_classes",
-    "read_edges",
-    "read_ele_fashion",
-    "read_label_names",
-    "read_labels",
-    "read_node_mapping",
-    "read_release_files",
-    "read_splits",
-    "read_texts",
-    "write_ele_fashion_sample",
-    "write_ele_fashion_sample_data",
-]
-
-SAMPLE_RAW_DIR = Path(__file__).resolve().parents[1] / "sample_data" / "ele_fashion"
 
 
 def parse_seen_classes(seen_classes: Any, label_names: tuple[str, ...]) -> tuple[int, ...]:

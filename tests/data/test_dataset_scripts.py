@@ -18,17 +18,18 @@ import datasets
 import numpy as np
 import pytest
 import yaml
-from test_dataset_scripts_support import load_dataset_script
-from test_pipelines_support import run_without_package
 
-from hf_graph4mm.data.ele_fashion import SAMPLE_RAW_DIR, read_ele_fashion
-from hf_graph4mm.data.mmsa import SAMPLE_PICKLE, write_mmsa_pickle
-from hf_graph4mm.data.safe_pickle import safe_load_pickle
+from hf_graph4mm.data.ele_fashion import read_ele_fashion
+from hf_graph4mm.data.mmsa.safe_pickle import safe_load_pickle
 from hf_graph4mm.data.wikiweb2m import load_wikiweb2m
 from hf_graph4mm.processing import MultimodalGraph
+from hf_graph4mm.testing import run_without_package
+from hf_graph4mm.testing.samples import SAMPLE_DATA
+from hf_graph4mm.testing.samples.ele_fashion import SAMPLE_RAW_DIR
+from hf_graph4mm.testing.samples.mmsa import SAMPLE_PICKLE, write_mmsa_pickle
 
-REPO = Path(__file__).resolve().parents[1]
-WIKIWEB2M_SAMPLE = REPO / "hf_graph4mm" / "sample_data" / "wikiweb2m"
+REPO = Path(__file__).resolve().parents[2]
+WIKIWEB2M_SAMPLE = SAMPLE_DATA / "wikiweb2m"
 
 BARE_CHECK = r"""
 import json, os, shutil, sys
@@ -98,7 +99,7 @@ def _card_snippet(out: Path) -> str:
     return blocks[0]
 
 
-def test_wikiweb2m_card_and_parquet_load_without_the_package_and_graphs_decode(tmp_path):
+def test_wikiweb2m_card_and_parquet_load_without_the_package_and_graphs_decode(tmp_path, load_dataset_script):
     out = tmp_path / "out"
     argv = [
         "build",
@@ -130,7 +131,7 @@ def test_wikiweb2m_card_and_parquet_load_without_the_package_and_graphs_decode(t
     assert namespace["target"] == original["train"][0]["target_node"]
 
 
-def test_ele_fashion_configs_load_without_the_package_and_the_graph_decodes(tmp_path):
+def test_ele_fashion_configs_load_without_the_package_and_the_graph_decodes(tmp_path, load_dataset_script):
     out = tmp_path / "out"
     argv = ["--raw-dir", str(SAMPLE_RAW_DIR), "--output-dir", str(out), "--seen-classes", "0,1,2,3,4,5",
             "--cache-dir", str(tmp_path / "c")]  # fmt: skip
@@ -157,7 +158,7 @@ def test_ele_fashion_configs_load_without_the_package_and_the_graph_decodes(tmp_
     assert namespace["node_text"] == release.graph.texts[namespace["row"]["target_node"]]
 
 
-def test_mmsa_parquet_loads_without_the_package_and_feeds_torch(tmp_path):
+def test_mmsa_parquet_loads_without_the_package_and_feeds_torch(tmp_path, load_dataset_script):
     import torch
 
     out = tmp_path / "out"

@@ -16,8 +16,8 @@ import logging
 import os
 from dataclasses import dataclass, fields
 
-from ..processing.graph import MultimodalGraph
-from .wikiweb2m_pages import Page, Section, image_file_name
+from ...processing.graph import MultimodalGraph
+from .pages import Page, Section, image_file_name
 
 logger = logging.getLogger(__name__)
 

@@ -16,18 +16,16 @@ import pytest
 import torch
 import yaml
 from PIL import Image
-from test_dataset_scripts_support import load_dataset_script
 
 from hf_graph4mm.data.ele_fashion import (
     DEFAULT_LABEL_NAMES,
-    SAMPLE_RAW_DIR,
     ele_fashion_graph,
     load_ele_fashion,
     load_ele_fashion_graph_dataset,
     read_ele_fashion,
-    write_ele_fashion_sample,
 )
 from hf_graph4mm.processing import extract_subgraph
+from hf_graph4mm.testing.samples.ele_fashion import SAMPLE_RAW_DIR, write_ele_fashion_sample
 
 # A hand-made release: 6 products. Node index -> raw id is deliberately not sorted.
 RAW_IDS = ["B0F", "B0A", "B0E", "B0B", "B0D", "B0C"]
@@ -227,7 +225,7 @@ def test_bundled_sample_matches_its_generator_and_the_protocol(tmp_path):
             assert parsed.label_names[label] in parsed.graph.texts[node]
 
 
-def test_script_writes_both_configs_and_card_and_pushes(release, tmp_path):
+def test_script_writes_both_configs_and_card_and_pushes(release, tmp_path, load_dataset_script):
     import datasets
     from huggingface_hub import HfApi
 
@@ -257,7 +255,7 @@ def test_script_writes_both_configs_and_card_and_pushes(release, tmp_path):
     assert graph.texts == TEXTS and graph.num_edges == 3
 
 
-def test_make_sample_data_reproduces_the_committed_samples(tmp_path, capsys):
+def test_make_sample_data_reproduces_the_committed_samples(tmp_path, capsys, load_dataset_script):
     script = load_dataset_script("make_sample_data")
     assert script.main(["--out-dir", str(tmp_path), "--only", "ele_fashion", "mmsa"]) == 0
     for name in ("ele_fashion", "mmsa"):

@@ -14,10 +14,10 @@ import datasets
 import pyarrow as pa
 from datasets.arrow_writer import ArrowWriter, ParquetWriter
 
+from .graph import ImageStats, page_graph_dict, summarization_row, summarization_targets
+from .pages import Page, parse_page
+from .shards import ShardTask, check_page_split
 from .tfrecord import read_tfrecord
-from .wikiweb2m_graph import ImageStats, page_graph_dict, summarization_row, summarization_targets
-from .wikiweb2m_pages import Page, parse_page
-from .wikiweb2m_shards import ShardTask, check_page_split
 
 BATCH_EXAMPLES = 1000  # rows per written batch, as datasets' default writer batch
 

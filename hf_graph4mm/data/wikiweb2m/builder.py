@@ -1,7 +1,7 @@
 """WikiWeb2M section summarisation as a ``datasets`` builder over the release's TFRecord shards.
 
 One example per section-summarisation sample: the page's multimodal graph (see
-:mod:`.wikiweb2m_graph`), the target node (that section) and the target text (its first
+:mod:`.graph`), the target node (that section) and the target text (its first
 sentence). Usage::
 
     ds = load_wikiweb2m("raw/wikiweb2m", images_dir="raw/images")           # release splits
@@ -9,7 +9,7 @@ sentence). Usage::
     graph = MultimodalGraph.from_dict(ds["train"][0]["graph"])
 
 Every split is built in one pass over the shards: each shard is read once, its pages decoded
-once, and its examples streamed to one Arrow file per split (see :mod:`.wikiweb2m_arrow`).
+once, and its examples streamed to one Arrow file per split (see :mod:`.arrow`).
 Memory stays flat in the release's size: a worker holds one batch of rows; the only
 whole-corpus state is a page count per shard (plus the sampled page numbers with
 ``sample_pages``). Shards are built in parallel with ``num_proc``; page numbers then need
@@ -28,28 +28,18 @@ from functools import partial
 import datasets
 from datasets.naming import filenames_for_dataset_split
 
-from .graph_features import graph_feature
-from .image_download import DownloadJob
-from .wikiweb2m_arrow import ShardResult, write_shard
-from .wikiweb2m_graph import ImageStats
-from .wikiweb2m_pages import SHARD_PATTERN, find_shards, image_file_name, iter_pages
-from .wikiweb2m_sample import write_wikiweb2m_sample
-from .wikiweb2m_shards import (
+from ..features import graph_feature
+from .arrow import ShardResult, write_shard
+from .download import DownloadJob
+from .graph import ImageStats
+from .pages import SHARD_PATTERN, find_shards, image_file_name, iter_pages
+from .shards import (
     ShardTask,
     check_shard_names,
     check_shard_start,
     count_pages,
     plan_shards,
 )
-
-__all__ = [
-    "FEATURES",
-    "WikiWeb2MBuilder",
-    "WikiWeb2MConfig",
-    "load_wikiweb2m",
-    "wikiweb2m_image_jobs",
-    "write_wikiweb2m_sample",
-]
 
 logger = logging.getLogger(__name__)
 

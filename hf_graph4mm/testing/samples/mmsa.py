@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_PICKLE = Path(__file__).resolve().parents[1] / "sample_data" / "mmsa" / "mosi_sample_unaligned.pkl"
+from . import SAMPLE_DATA
+
+SAMPLE_PICKLE = SAMPLE_DATA / "mmsa" / "mosi_sample_unaligned.pkl"
 
 _SENTIMENT_WORDS = {
     -3: ("awful", "a complete waste of time"),

@@ -3,6 +3,7 @@
 Pages about made-up towns, rivers, birds and mountains; each section's first sentence
 restates facts found in its other sentences or in the page, so a small model can learn to
 write it. Images are seeded noise over a colour that depends on the topic.
+:func:`make_page` builds one page record by hand, for tests that need a given layout.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import os
 import random
 
-from .tfrecord import encode_sequence_example, write_tfrecord
-from .wikiweb2m_pages import FEATURE_KINDS, SEQUENCE_BYTES, SEQUENCE_INT64, image_file_name
+from ...data.wikiweb2m.pages import FEATURE_KINDS, SEQUENCE_BYTES, SEQUENCE_INT64, image_file_name
+from ...data.wikiweb2m.tfrecord import encode_sequence_example, write_tfrecord
 
 # (title, parent title or None, first sentence, rest sentences, is a summarisation sample,
 #  images as (caption, extension); a caption of "" means the release had none)
@@ -316,3 +317,57 @@ def write_wikiweb2m_sample(out_dir: str | os.PathLike, seed: int = 0) -> dict[st
     for index, (file_name, color) in enumerate(sorted(images.items())):
         _write_image(os.path.join(images_dir, file_name), color, seed * 1000 + index)
     return {"pages": page, "samples": samples, "images": len(images)}
+
+
+def make_page(
+    title: str, split: str = "train", sections=(), description: str = "A page about tests."
+) -> bytes:
+    """A SequenceExample with every release feature; ``sections`` are dicts with keys
+    title, parent, first, rest, sample, images (list of (url, caption))."""
+    context = {
+        "split": [split],
+        "page_title": [title],
+        "page_url": [f"https://en.wikipedia.org/wiki/{title}"],
+        "clean_page_description": [description],
+        "raw_page_description": [description],
+        "is_page_description_sample": [1],
+        "page_contains_images": [1],
+        "page_content_sections_without_table_list": [len(sections)],
+    }
+    steps = {name: [] for name in SEQUENCE_INT64 + SEQUENCE_BYTES}
+    for position, section in enumerate(sections):
+        images = section.get("images", [])
+        per_image = {
+            "section_image_url": [url for url, _ in images],
+            "section_image_captions": [caption for _, caption in images],
+            "section_image_mime_type": ["image/png"] * len(images),
+            "section_image_alt_text": [""] * len(images),
+            "section_image_raw_attr_desc": [""] * len(images),
+            "section_image_clean_attr_desc": [""] * len(images),
+            "section_image_raw_ref_desc": [""] * len(images),
+            "section_image_clean_ref_desc": [""] * len(images),
+            "section_image_width": [8] * len(images),
+            "section_image_height": [8] * len(images),
+            "section_image_in_wit": [0] * len(images),
+            "is_image_caption_sample": [0] * len(images),
+        }
+        first, rest = section.get("first", f"{section['title']} starts here."), section.get("rest", "")
+        row = {
+            "section_title": [section["title"]],
+            "section_index": [position],
+            "section_depth": [1],
+            "section_heading_level": [2],
+            "section_subsection_index": [0],
+            "section_parent_index": [section.get("parent", -1)],
+            "section_text": [f"{first} {rest}"],
+            "section_clean_1st_sentence": [first],
+            "section_raw_1st_sentence": [first],
+            "section_rest_sentence": [rest],
+            "is_section_summarization_sample": [int(section.get("sample", True))],
+            "section_contains_table_or_list": [0],
+            "section_contains_images": [int(bool(images))],
+            **per_image,
+        }
+        for name, value in row.items():
+            steps[name].append(value)
+    return encode_sequence_example(context, steps, FEATURE_KINDS)

@@ -1,0 +1,60 @@
+"""Test data and tiny models, for the tests, the benchmarks, the demo and the CLI's ``tiny`` backbones.
+
+- :mod:`.tiny`: the tiny tokenizer, backbone configs, image processor and tiny Graph4MM / GsiT
+  configs (re-exported here);
+- :mod:`.samples`: small files in the real release formats (the bundled ``sample_data/``);
+- :mod:`.synthetic`: the generated structure tasks of the ablation;
+- :mod:`.isolated`: running a script where hf_graph4mm cannot be imported.
+"""
+
+from .isolated import run_without_package
+from .tiny import (
+    BOS,
+    BOS_TOKEN,
+    EOS,
+    EOS_TOKEN,
+    GSIT_DIMS,
+    IMAGE_TOKEN,
+    IMAGE_TOKEN_ID,
+    PAD,
+    PAD_TOKEN,
+    TINY_IMAGE_SIZE,
+    TINY_QFORMER,
+    TINY_TRAINING_QFORMER,
+    UNK_TOKEN,
+    VOCAB_SIZE,
+    build_tiny_image_processor,
+    build_tiny_tokenizer,
+    tiny_backbones,
+    tiny_clip_vision_config,
+    tiny_graph4mm_config,
+    tiny_gsit_config,
+    tiny_llama_config,
+    tiny_opt_config,
+)
+
+__all__ = [
+    "BOS",
+    "BOS_TOKEN",
+    "EOS",
+    "EOS_TOKEN",
+    "GSIT_DIMS",
+    "IMAGE_TOKEN",
+    "IMAGE_TOKEN_ID",
+    "PAD",
+    "PAD_TOKEN",
+    "TINY_IMAGE_SIZE",
+    "TINY_QFORMER",
+    "TINY_TRAINING_QFORMER",
+    "UNK_TOKEN",
+    "VOCAB_SIZE",
+    "build_tiny_image_processor",
+    "build_tiny_tokenizer",
+    "run_without_package",
+    "tiny_backbones",
+    "tiny_clip_vision_config",
+    "tiny_graph4mm_config",
+    "tiny_gsit_config",
+    "tiny_llama_config",
+    "tiny_opt_config",
+]
