@@ -48,9 +48,9 @@ from hf_graph4mm.kernels import (  # noqa: E402
     interlaced_attention,
     resolve_pattern,
 )
-from hf_graph4mm.kernels.hop_diffused_sdpa import sdpa_path  # noqa: E402
+from hf_graph4mm.kernels.hop_diffused.sdpa import sdpa_path  # noqa: E402
 
-TRITON_MAX_NODES = 128  # kernels/triton_hop_diffused.py MAX_NODES (not imported: that module needs Triton)
+TRITON_MAX_NODES = 128  # kernels/hop_diffused/triton.py MAX_NODES (not imported: that module needs Triton)
 
 
 def path_ran(case: Case, backend: str, device: str, needs_grad: bool) -> str:

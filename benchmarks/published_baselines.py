@@ -49,7 +49,8 @@ from benchmarks.published_reference import (  # noqa: E402
 )
 from benchmarks.timing import step, time_round_robin  # noqa: E402
 from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
-from hf_graph4mm.modeling.graph4mm.hop_attention import build_structure_module  # noqa: E402
+from hf_graph4mm.graph_batch import SubgraphInputs  # noqa: E402
+from hf_graph4mm.modeling.graph4mm.structure import build_structure_module  # noqa: E402
 
 BACKENDS = ("eager", "sdpa", "flex_attention")
 MOSI_LENGTHS = {"text": 50, "audio": 375, "vision": 500}
@@ -98,6 +99,8 @@ def random_graph(batch: int, nodes: int, generator: torch.Generator, density: fl
 def set_structure_backend(module: torch.nn.Module, config: Graph4MMConfig, name: str) -> dict:
     """Select ``name`` the way the module reads it; returns the extra forward kwargs (old API)."""
     config._attn_implementation = name
+    if hasattr(module, "refresh_backend"):
+        module.refresh_backend()
     if "implementation" in inspect.signature(module.forward).parameters:
         return {"implementation": name}
     return {}
@@ -307,7 +310,8 @@ def graph4mm_table(batch: int, nodes: int, rounds: int) -> None:
     def ours(label, num_steps, name):
         torch.manual_seed(0)
         module, kwargs = structure_module(num_steps, name=name)
-        run = lambda: module(hidden, mask, adjacency, hops, **kwargs)  # noqa: E731
+        subgraph = SubgraphInputs("text", mask, adjacency, hops)
+        run = lambda: module(hidden, subgraph, **kwargs)  # noqa: E731
         return Row(label, run, (hidden,), True, kind=f"hop {name}")
 
     for num_steps in (3, 4):

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hf_graph4mm.graph_batch import SubgraphInputs
+
 MODALITIES = ("text", "vision", "audio")  # the segment order of the concatenated sequence
 # for each query segment, the key segment it attends to (text=0, vision=1, audio=2)
 PATTERNS = {"forward": (1, 2, 0), "backward": (2, 0, 1), "self": (0, 1, 2)}
@@ -295,16 +297,16 @@ class PublishedAttentionDiffusion(nn.Module):
 class PublishedStructureAdapter(nn.Module):
     """:class:`PublishedAttentionDiffusion` behind our structure-module call signature.
 
-    ``forward(hidden [B, N, d], node_mask [B, N], adjacency [B, N, N] bool, hops) -> [B, N, d]``;
-    the published module knows no node mask (padded slots take part), so none is applied.
+    ``forward(hidden [B, N, d], subgraph) -> [B, N, d]`` with ``subgraph.adjacency [B, N, N]`` bool; the
+    published module knows no node mask (padded slots take part), so none is applied.
     """
 
     def __init__(self, width: int, num_heads: int, steps: int = 4, alpha: float = 0.1):
         super().__init__()
         self.diffusion = PublishedAttentionDiffusion(width, num_heads, steps, alpha)
 
-    def forward(self, hidden, node_mask, adjacency, hops):
-        return self.diffusion(hidden, adjacency.to(hidden.dtype))
+    def forward(self, hidden, subgraph):
+        return self.diffusion(hidden, subgraph.adjacency.to(hidden.dtype))
 
 
 @torch.no_grad()
@@ -323,6 +325,7 @@ def cross_sample_shift(
         hidden.shape[1:], generator=torch.Generator().manual_seed(0), dtype=hidden.dtype
     )
     mask, hops = torch.ones(batch, nodes, dtype=torch.bool), torch.zeros(batch, nodes, dtype=torch.long)
-    before = structure(hidden, mask, adjacency, hops, **kwargs)[0]
-    after = structure(changed, mask, adjacency, hops, **kwargs)[0]
+    subgraph = SubgraphInputs("text", mask, adjacency, hops)
+    before = structure(hidden, subgraph, **kwargs)[0]
+    after = structure(changed, subgraph, **kwargs)[0]
     return float((after - before).abs().max())

@@ -1,4 +1,4 @@
-"""attn_implementation: picks the backend of Graph4MM's own modules; the backbones keep theirs unless named."""
+"""attn_implementation: a plain name reaches every part (backbones run sdpa under "triton"); a dict targets parts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from transformers import AutoModel, AutoModelForImageTextToText
 
 from hf_graph4mm import Graph4MMForConditionalGeneration
 from hf_graph4mm.kernels import HopDiffusedAttentionInterface
-from hf_graph4mm.modeling.graph4mm import hop_attention
+from hf_graph4mm.modeling.graph4mm import structure
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +37,14 @@ def backends(model):
 @pytest.mark.parametrize(
     "requested,expected",
     [
-        ("eager", ("eager", "sdpa", "sdpa")),
+        ("eager", ("eager", "eager", "eager")),
         ("sdpa", ("sdpa", "sdpa", "sdpa")),
-        ("flex_attention", ("flex_attention", "sdpa", "sdpa")),
+        ("flex_attention", ("flex_attention", "flex_attention", "flex_attention")),
         ({"": "sdpa", "text_config": "eager"}, ("sdpa", "eager", "sdpa")),
         ({"": "eager", "vision_config": "eager", "text_config": "eager"}, ("eager", "eager", "eager")),
     ],
 )
-def test_from_pretrained_sets_our_backend_and_only_named_backbones(saved, requested, expected):
+def test_from_pretrained_spreads_a_name_and_a_dict_targets_parts(saved, requested, expected):
     path, batch, reference = saved
     model = AutoModelForImageTextToText.from_pretrained(path, attn_implementation=requested).eval()
     assert backends(model) == expected
@@ -59,7 +59,7 @@ def test_triton_backend_runs_our_modules_only(saved, monkeypatch):
     calls = []
     # the layer's own table: a local override, as a model file would make one
     monkeypatch.setitem(
-        hop_attention.HOP_DIFFUSED_ATTENTION_FUNCTIONS._local_mapping,
+        structure.HOP_DIFFUSED_ATTENTION_FUNCTIONS._local_mapping,
         "triton",
         lambda *args, **kw: calls.append(1) or triton_kernel(*args, **kw),
     )
@@ -77,6 +77,7 @@ def test_set_attn_implementation_switches_and_validates(saved):
     assert backends(model) == ("sdpa", "sdpa", "sdpa")
     model.set_attn_implementation({"": "eager", "text_config": "eager"})
     assert backends(model) == ("eager", "eager", "sdpa")
+    assert model.config.qformer_config._attn_implementation == "eager"
     with torch.no_grad():
         torch.testing.assert_close(model(**batch).logits, reference, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="unknown attention implementation 'flash'.*eager, sdpa, triton, flex_attention"):

@@ -66,11 +66,11 @@ def test_processor_batches_train_the_model(setup):
 def test_processor_batches_generate_and_score(setup):
     graph, model, processor = setup
     batch = processor([graph, graph], targets=[5, 1], prompts="Category:", padding_side="left")
-    generated = model.generate(**batch, max_new_tokens=5, do_sample=False)
+    # generate() returns the prompt then the new tokens: compare the new ones
+    generated = model.generate(**batch, max_new_tokens=5, do_sample=False)[:, batch["input_ids"].shape[1] :]
     for row, target in enumerate([5, 1]):
-        alone = model.generate(
-            **processor(graph, targets=target, prompts="Category:"), max_new_tokens=5, do_sample=False
-        )
+        single = processor(graph, targets=target, prompts="Category:")
+        alone = model.generate(**single, max_new_tokens=5, do_sample=False)[:, single["input_ids"].shape[1] :]
         assert torch.equal(alone[0], generated[row])
     assert len(processor.batch_decode(generated, skip_special_tokens=True)) == 2
 

@@ -7,6 +7,7 @@ import torch
 from test_graph4mm_support import make_batch, select, tiny_config
 
 from hf_graph4mm import Graph4MMForConditionalGeneration
+from hf_graph4mm.graph_batch import GraphInputs
 
 GREEDY = dict(max_new_tokens=6, do_sample=False, pad_token_id=0, eos_token_id=None)
 
@@ -14,6 +15,11 @@ GREEDY = dict(max_new_tokens=6, do_sample=False, pad_token_id=0, eos_token_id=No
 def build(backbone, seed=0):
     torch.manual_seed(seed)
     return Graph4MMForConditionalGeneration(tiny_config(backbone)).eval()
+
+
+def new_tokens(model, batch, **kwargs):
+    """generate() returns the prompt then the new tokens: the new ones."""
+    return model.generate(**batch, **kwargs)[:, batch["input_ids"].shape[1] :]
 
 
 def prompts(model, padding_side, lengths=(5, 1), seed=0):
@@ -26,15 +32,15 @@ def prompts(model, padding_side, lengths=(5, 1), seed=0):
 def test_greedy_with_cache_equals_without_and_batched_equals_one_by_one(backbone):
     model = build(backbone)
     left = prompts(model, "left")
-    cached = model.generate(**left, **GREEDY, use_cache=True)
-    uncached = model.generate(**left, **GREEDY, use_cache=False)
+    cached = new_tokens(model, left, **GREEDY, use_cache=True)
+    uncached = new_tokens(model, left, **GREEDY, use_cache=False)
     assert cached.shape == (2, GREEDY["max_new_tokens"])
     assert torch.equal(cached, uncached)
     for row in range(2):
-        alone = model.generate(**select(left, row), **GREEDY)
+        alone = new_tokens(model, select(left, row), **GREEDY)
         assert torch.equal(alone[0], cached[row]), f"sample {row}: batched {cached[row]} vs alone {alone[0]}"
     # a right-padded batch is re-aligned before generating
-    assert torch.equal(model.generate(**prompts(model, "right"), **GREEDY), cached)
+    assert torch.equal(new_tokens(model, prompts(model, "right"), **GREEDY), cached)
 
 
 @pytest.mark.parametrize("backbone", ["opt", "llama"])
@@ -42,7 +48,7 @@ def test_greedy_tokens_follow_the_forward_argmax(backbone):
     """Independent check of the cache path: each generated token is the argmax of a full forward pass."""
     model = build(backbone, seed=1)
     sample = select(prompts(model, "left"), 0)
-    generated = model.generate(**sample, **GREEDY)[0]
+    generated = new_tokens(model, sample, **GREEDY)[0]
     sequence = sample["input_ids"]
     for token in generated:
         logits = model(**dict(sample, input_ids=sequence, attention_mask=torch.ones_like(sequence))).logits
@@ -78,7 +84,7 @@ def test_candidate_scores_match_a_manual_lm_computation(backbone):
             graph = {
                 key: value for key, value in sample.items() if key not in ("input_ids", "attention_mask")
             }
-            prompt_embeds, _ = model.build_inputs_embeds(sample["input_ids"], **graph)
+            prompt_embeds, _, _ = model.build_inputs_embeds(sample["input_ids"], GraphInputs.from_flat(**graph))
             for index, tokens in enumerate(candidates):
                 expected = manual_candidate_log_likelihood(model, prompt_embeds, tokens)
                 assert scores.sum_log_likelihood[row, index].item() == pytest.approx(

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from hf_graph4mm import Graph4MMConfig
+from hf_graph4mm.graph_batch import SubgraphInputs
 from hf_graph4mm.kernels import hop_diffused_attention, masked_attention_probs
 from hf_graph4mm.modeling.graph4mm.diagnostics import dirichlet_energy
-from hf_graph4mm.modeling.graph4mm.hop_attention import HopAwareEmbedding, HopDiffusedAttention, split_heads
+from hf_graph4mm.modeling.graph4mm.structure import HopAwareEmbedding, HopDiffusedAttention, split_heads
 
 DENSE_BACKENDS = ["eager", "sdpa"]
 
@@ -116,10 +117,12 @@ def test_samples_never_mix(implementation):
 def test_module_adds_residual_and_renormalised_diffusion(normalize, width):
     torch.manual_seed(0)
     module = hop_module(width, num_heads=2, alpha=0.25, num_steps=2, normalize_weights=normalize).double()
-    hidden = torch.randn(2, 5, width, dtype=torch.float64, requires_grad=True)
     _, _, _, adjacency = random_graph_batch(nodes=5, padded=(0, 1), seed=2)
     node_mask = adjacency.any(dim=-1)
-    output = module(hidden, node_mask, adjacency, hops=None)
+    # node states arrive zero on padded slots: the model scatters the real nodes' states into them
+    states = torch.randn(2, 5, width, dtype=torch.float64, requires_grad=True)
+    hidden = states * node_mask[..., None]
+    output = module(hidden, SubgraphInputs("text", node_mask, adjacency))
 
     query = split_heads(hidden @ module.query.weight.T + module.query.bias, 2)
     key = split_heads(hidden @ module.key.weight.T + module.key.bias, 2)
@@ -131,9 +134,9 @@ def test_module_adds_residual_and_renormalised_diffusion(normalize, width):
     torch.testing.assert_close(output, expected, rtol=1e-10, atol=1e-10)
 
     # gradients reach both projections and the node states as through the written-out formula
-    leaves = [hidden, module.query.weight, module.query.bias, module.key.weight, module.key.bias]
+    leaves = [states, module.query.weight, module.query.bias, module.key.weight, module.key.bias]
     cotangent = torch.randn(output.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    got = torch.autograd.grad(output, leaves, cotangent)
+    got = torch.autograd.grad(output, leaves, cotangent, retain_graph=True)  # shares the masking with expected
     want = torch.autograd.grad(expected, leaves, cotangent)
     for got_grad, want_grad in zip(got, want):
         torch.testing.assert_close(got_grad, want_grad, rtol=1e-10, atol=1e-10)
@@ -145,7 +148,7 @@ def test_hop_aware_adds_one_embedding_per_hop_with_an_unreachable_row():
     hidden = torch.randn(1, 6, 4)
     hops = torch.tensor([[0, 1, 2, 3, -1, 0]])
     node_mask = torch.tensor([[True, True, True, True, True, False]])
-    output = module(hidden, node_mask, None, hops)
+    output = module(hidden, SubgraphInputs("text", node_mask, hops=hops))
     table = module.hop_embeddings.weight
     expected_rows = [0, 1, 2, 3, 3]  # hop 3 > max_hops and -1 both use the "unreachable" row 3
     torch.testing.assert_close(output[0, :5], hidden[0, :5] + table[expected_rows])
@@ -179,7 +182,7 @@ def test_hop_diffusion_keeps_more_dirichlet_energy_than_stacked_graph_attention(
         return torch.stack([dirichlet_energy(features[g], adjacency[g]) for g in range(graphs)])
 
     with torch.no_grad():
-        results = {"input": energies(hidden), "hop_diffused": energies(module.diffuse(hidden, adjacency))}
+        results = {"input": energies(hidden), "hop_diffused": energies(module.diffuse(hidden, SubgraphInputs("text", adjacency.any(-1), adjacency)))}
         stacked = hidden
         for depth in range(1, 9):
             probs = masked_attention_probs(

@@ -9,8 +9,17 @@ from test_graph4mm_support import IMAGE_TOKEN_ID, make_batch, tiny_config
 from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText
 
 from hf_graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration
-from hf_graph4mm.modeling.graph4mm.hop_attention import HopAwareEmbedding, HopDiffusedAttention, NoStructure
-from hf_graph4mm.modeling.graph4mm.node_embeddings import text_node_vectors
+from hf_graph4mm.graph_batch import GraphInputs
+from hf_graph4mm.modeling.graph4mm.node_embeddings import gather_nodes, real_node_rows, scatter_nodes
+from hf_graph4mm.modeling.graph4mm.node_embeddings import text_node_vectors as real_text_node_vectors
+from hf_graph4mm.modeling.graph4mm.structure import HopAwareEmbedding, HopDiffusedAttention, NoStructure
+
+
+def text_node_vectors(encoder, input_ids, attention_mask, node_mask):
+    """``[batch, nodes, hidden]`` as the model builds them: the real slots encoded, scattered back."""
+    rows = real_node_rows(node_mask)
+    vectors = real_text_node_vectors(encoder, gather_nodes(input_ids, rows), gather_nodes(attention_mask, rows))
+    return scatter_nodes(vectors, rows, node_mask)
 
 VARIANTS = {
     "hop_diffused": {},
@@ -137,7 +146,7 @@ def test_query_outputs_land_exactly_at_the_placeholders():
     graph = {
         key: value for key, value in batch.items() if key not in ("input_ids", "attention_mask", "labels")
     }
-    embeds, queries = model.build_inputs_embeds(batch["input_ids"], **graph)
+    embeds, queries, _ = model.build_inputs_embeds(batch["input_ids"], GraphInputs.from_flat(**graph))
     placeholders = batch["input_ids"] == IMAGE_TOKEN_ID
     torch.testing.assert_close(embeds[placeholders], queries.reshape(-1, queries.shape[-1]))
     token_embeds = model.get_input_embeddings()(batch["input_ids"].masked_fill(placeholders, 0))
@@ -209,7 +218,7 @@ def test_mmgl_concat_projects_each_image_node_to_its_own_token_slots():
     graph = {
         key: value for key, value in batch.items() if key not in ("input_ids", "attention_mask", "labels")
     }
-    _, queries = model.build_inputs_embeds(batch["input_ids"], **graph)
+    _, queries, _ = model.build_inputs_embeds(batch["input_ids"], GraphInputs.from_flat(**graph))
     per_image = model.config.num_query_tokens_per_image
     for row, count in enumerate((2, 1)):
         for slot in range(model.config.max_image_nodes):

@@ -4,18 +4,18 @@ import math
 
 import pytest
 import torch
-from tiny_configs import tiny_gsit_config
 
 from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification, GsiTModel
-from hf_graph4mm.kernels import resolve_pattern
-from hf_graph4mm.modeling.gsit.layers_gsit import (
+from hf_graph4mm.kernels import InterlacedLayout, resolve_pattern
+from hf_graph4mm.modeling.gsit.inputs import MODALITIES
+from hf_graph4mm.modeling.gsit.interlaced import InterlacedAttention, InterlacedLayer
+from hf_graph4mm.modeling.gsit.mult import (
     BACKWARD_SOURCE,
     FORWARD_SOURCE,
-    MODALITIES,
-    GsiTAttention,
-    GsiTLayer,
-    PackedSequence,
+    CrossModalAttention,
+    CrossModalLayer,
 )
+from hf_graph4mm.testing import tiny_gsit_config
 
 MOSI = {"text_dim": 768, "audio_dim": 5, "vision_dim": 20}
 MOSEI = {"text_dim": 768, "audio_dim": 74, "vision_dim": 35}
@@ -134,7 +134,7 @@ def _segments(batch=3, lengths=(5, 4, 6), width=16, seed=0):
     return segments, masks
 
 
-def _reference_cross_attention(attention: GsiTAttention, queries, keys, key_mask):
+def _reference_cross_attention(attention: CrossModalAttention, queries, keys, key_mask):
     """float64 attention written out by hand: softmax(q k^T / sqrt(head_dim)) v over real keys."""
     w = {name: getattr(attention, name) for name in ("q_proj", "k_proj", "v_proj", "o_proj")}
     heads, head_dim = attention.num_heads, attention.head_dim
@@ -155,12 +155,20 @@ def _reference_cross_attention(attention: GsiTAttention, queries, keys, key_mask
 
 
 def run_interlaced(module, segments, masks, pattern):
-    """``module.interlaced`` on the packed real steps of the concatenated segments; per-segment padded outputs."""
+    """An interlaced module on the real steps (rows) of the concatenated segments; per-segment padded outputs."""
     lengths = [segment.shape[1] for segment in segments]
-    layout = PackedSequence.from_mask(torch.cat(masks, dim=1), lengths)
+    real = torch.stack([mask.sum(dim=1) for mask in masks])
+    layout = InterlacedLayout.from_lengths(lengths, real, real.tolist())
     rows = layout.pack(torch.cat(segments, dim=1))
-    output = layout.unpack(module.interlaced(rows, layout, resolve_pattern(pattern, len(lengths))))
-    return output.split(lengths, dim=1)
+    output, _ = module(rows, layout, resolve_pattern(pattern, len(lengths)))
+    return layout.unpack(output).split(lengths, dim=1)
+
+
+def cross_modal_twin(interlaced_module, cross_modal_class, config, width):
+    """The MulT module with the interlaced module's weights: the theorem compares the two."""
+    twin = cross_modal_class(config, width).eval()
+    twin.load_state_dict(interlaced_module.state_dict())
+    return twin
 
 
 @pytest.mark.parametrize("implementation", ["eager", "sdpa", "triton", "flex_attention"])
@@ -168,15 +176,16 @@ def run_interlaced(module, segments, masks, pattern):
 def test_interlaced_attention_equals_separate_cross_modal_attentions(pattern, implementation):
     config = tiny_config()
     config._attn_implementation = implementation
-    attention = GsiTAttention(config, 16).eval()
+    attention = InterlacedAttention(config, 16).eval()
+    cross_modal = cross_modal_twin(attention, CrossModalAttention, config, 16)
     segments, masks = _segments()
     with torch.no_grad():
         interlaced = run_interlaced(attention, segments, masks, pattern)
         sources = {"forward": (1, 2, 0), "backward": (2, 0, 1), "self": (0, 1, 2)}[pattern]
         for target, source in enumerate(sources):
-            separate = attention(segments[target], segments[source], key_padding_mask=masks[source])
+            separate, _ = cross_modal(segments[target], segments[source], key_padding_mask=masks[source])
             reference = _reference_cross_attention(
-                attention, segments[target], segments[source], masks[source]
+                cross_modal, segments[target], segments[source], masks[source]
             )
             real = masks[target]  # packed: only real query steps are computed (padding comes out zero)
             torch.testing.assert_close(interlaced[target][real].double(), reference[real], atol=1e-5, rtol=1e-5)
@@ -185,12 +194,13 @@ def test_interlaced_attention_equals_separate_cross_modal_attentions(pattern, im
 
 
 def test_interlaced_layer_equals_per_pair_layers():
-    layer = GsiTLayer(tiny_config(), 16).eval()
+    layer = InterlacedLayer(tiny_config(), 16).eval()
+    cross_modal = cross_modal_twin(layer, CrossModalLayer, tiny_config(), 16)
     segments, masks = _segments(seed=1)
     with torch.no_grad():
         interlaced = run_interlaced(layer, segments, masks, "forward")
         for target, source in enumerate((1, 2, 0)):
-            separate = layer(segments[target], segments[source], key_padding_mask=masks[source])
+            separate, _ = cross_modal(segments[target], segments[source], key_padding_mask=masks[source])
             real = masks[target]
             torch.testing.assert_close(interlaced[target][real], separate[real], atol=1e-5, rtol=1e-5)
 

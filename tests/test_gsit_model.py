@@ -3,11 +3,11 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny_configs import GSIT_DIMS, tiny_gsit_config
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
 from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification, GsiTModel
-from hf_graph4mm.modeling.gsit.layers_gsit import lengths_after_conv
+from hf_graph4mm.modeling.gsit.layers import lengths_after_conv
+from hf_graph4mm.testing import GSIT_DIMS, tiny_gsit_config
 
 DIMS = GSIT_DIMS
 tiny_config = tiny_gsit_config

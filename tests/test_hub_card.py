@@ -156,7 +156,7 @@ def test_card_snippet_without_the_package_runs_from_the_offline_cache(pushed_gra
     batch = processor(graphs=graph, targets=0, padding_side="left")
     with torch.no_grad():
         expected_text = processor.batch_decode(
-            model.generate(**batch, max_new_tokens=20), skip_special_tokens=True
+            model.generate(**batch, max_new_tokens=20)[:, batch["input_ids"].shape[1] :], skip_special_tokens=True
         )
         expected_logits = model(**processor(graphs=graph, targets=0, target_texts="cats")).logits
     assert result.stdout.strip() == str(expected_text)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hf_graph4mm.kernels import dropped_attention as dropped_attention_module
-from hf_graph4mm.kernels.dropped_attention import dropped_attention
-from hf_graph4mm.kernels.primitives import dropout_keep, masked_attention_probs
+from hf_graph4mm.kernels.dropout import dropout_keep
+from hf_graph4mm.kernels.interlaced import dropped as dropped_attention_module
+from hf_graph4mm.kernels.interlaced.dropped import dropped_attention
+from hf_graph4mm.kernels.softmax import masked_attention_probs
 
 
 def composition(query, key, value, key_is_real, p, scaling, seed):

@@ -8,12 +8,12 @@ import torch
 from hf_graph4mm.kernels import (
     HopDiffusedAttentionInterface,
     InterlacedAttentionInterface,
-    flex_common,
-    flex_hop_diffused,
-    flex_interlaced,
+    flex_support,
     hop_diffused_attention,
     interlaced_attention,
 )
+from hf_graph4mm.kernels.hop_diffused import flex as flex_hop_diffused
+from hf_graph4mm.kernels.interlaced import flex as flex_interlaced
 
 SEGMENTS = (5, 9, 7)
 
@@ -41,9 +41,9 @@ def interlaced_inputs(dtype=torch.float64, device="cpu", requires_grad=False, se
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch):
-    from hf_graph4mm.kernels import triton_common
+    from hf_graph4mm.kernels import fallback
 
-    monkeypatch.setattr(triton_common, "_warned", set())  # the once-per-process fallback warnings
+    monkeypatch.setattr(fallback, "_warned", set())  # the once-per-process fallback warnings
 
 
 def test_the_tables_name_the_flex_functions():
@@ -60,7 +60,7 @@ def test_the_tables_name_the_flex_functions():
 def test_hop_diffused_flex_equals_eager_in_float64(monkeypatch):
     q, k, v, adjacency = graph_inputs()
     calls = []
-    original = flex_common.flex_attention_call
+    original = flex_support.flex_attention_call
     monkeypatch.setattr(
         flex_hop_diffused, "flex_attention_call", lambda *a, **kw: calls.append(1) or original(*a, **kw)
     )
@@ -76,7 +76,7 @@ def test_hop_diffused_flex_equals_eager_in_float64(monkeypatch):
 def test_interlaced_flex_equals_eager_in_float64(pattern, monkeypatch):
     q, k, v, real = interlaced_inputs()
     calls = []
-    original = flex_common.flex_attention_call
+    original = flex_support.flex_attention_call
     monkeypatch.setattr(
         flex_interlaced, "flex_attention_call", lambda *a, **kw: calls.append(1) or original(*a, **kw)
     )

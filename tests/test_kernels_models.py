@@ -18,7 +18,8 @@ from test_gsit_model import tiny_config as tiny_gsit_config
 from hf_graph4mm import Graph4MMForConditionalGeneration, GsiTForSequenceClassification
 
 pytest.importorskip("triton")
-from hf_graph4mm.kernels import triton_hop_diffused, triton_interlaced  # noqa: E402
+from hf_graph4mm.kernels.hop_diffused import triton as triton_hop_diffused  # noqa: E402
+from hf_graph4mm.kernels.interlaced import triton as triton_interlaced  # noqa: E402
 
 IMPLEMENTATIONS = ["eager", "sdpa", "triton"]
 
@@ -47,7 +48,8 @@ def assert_same_training_step(path, model_class, inputs, monkeypatch, kernel_mod
     results = {}
     calls = count_kernel_calls(monkeypatch, kernel_module, kernel_name)
     for implementation in IMPLEMENTATIONS:
-        model = model_class.from_pretrained(path, attn_implementation=implementation).double().eval()
+        # our attention modules only (a dict targets parts): the backbones keep one backend throughout
+        model = model_class.from_pretrained(path, attn_implementation={"": implementation}).double().eval()
         assert model.config._attn_implementation == implementation
         results[implementation] = loss_logits_grads(model, inputs)
     assert calls, "the triton backend fell back instead of running its kernel"

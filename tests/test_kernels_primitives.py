@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hf_graph4mm.kernels.primitives import (
-    attention_block,
-    dropout,
-    dropout_add,
-    dropout_mask,
-    masked_attention_probs,
-)
+from hf_graph4mm.kernels.dropout import dropout, dropout_add, dropout_mask
+from hf_graph4mm.kernels.softmax import attention_block, masked_attention_probs
 
 
 def _rounded(p: float) -> float:
@@ -111,8 +106,7 @@ def test_attention_block_without_dropout_is_probs_times_value():
 
 @pytest.mark.parametrize("num_steps", [0, 1, 2, 5])
 def test_horner_operator_is_the_sum_of_matrix_powers_and_applies_like_diffuse(num_steps):
-    from hf_graph4mm.kernels.hop_diffused_autograd import horner_operator
-    from hf_graph4mm.kernels.primitives import diffuse, diffusion_weights
+    from hf_graph4mm.kernels.hop_diffused.diffusion import diffuse, diffusion_weights, horner_operator
 
     generator = torch.Generator().manual_seed(8)
     probs = torch.softmax(torch.randn(6, 6, 6, dtype=torch.float64, generator=generator), -1)
@@ -132,7 +126,7 @@ def test_horner_operator_is_the_sum_of_matrix_powers_and_applies_like_diffuse(nu
 
 
 def test_hop_diffused_sdpa_routes_small_graphs_to_the_operator_form():
-    from hf_graph4mm.kernels.hop_diffused_sdpa import DENSE_NODES_LIMIT, sdpa_path
+    from hf_graph4mm.kernels.hop_diffused.sdpa import DENSE_NODES_LIMIT, sdpa_path
 
     assert sdpa_path(32, 64) == "probs-once (operator)"
     assert sdpa_path(64, 64) == "probs-once (hops)"
@@ -142,7 +136,7 @@ def test_hop_diffused_sdpa_routes_small_graphs_to_the_operator_form():
 
 @pytest.mark.parametrize("p", [0.2, 0.001])
 def test_dropout_mask_and_dropout_keep_make_the_same_draw_from_the_same_seed(p):
-    from hf_graph4mm.kernels.primitives import dropout_keep
+    from hf_graph4mm.kernels.dropout import dropout_keep
 
     torch.manual_seed(9)
     mask = dropout_mask((1000, 7), p, torch.float32, scale=3.0)

@@ -6,9 +6,9 @@ import pytest
 import torch
 from kernel_cases import INTERLACED_CASES, check_hop_diffused, check_interlaced
 
-from hf_graph4mm.kernels import interlaced_attention, interlaced_attention_sdpa
-from hf_graph4mm.kernels import interlaced_sdpa as interlaced_sdpa_module
-from hf_graph4mm.kernels.interlaced_sdpa import segment_pair_path
+from hf_graph4mm.kernels import InterlacedLayout, interlaced_attention, interlaced_attention_sdpa
+from hf_graph4mm.kernels.interlaced import sdpa as interlaced_sdpa_module
+from hf_graph4mm.kernels.interlaced.sdpa import segment_pair_path
 
 
 @pytest.mark.parametrize("nodes", [1, 7, 64, 128])
@@ -88,8 +88,9 @@ def test_interlaced_sdpa_dropout_is_unbiased_attention_dropout():
     query, key, value = (torch.randn(1, 1, 9, 4, generator=generator, dtype=torch.float64) for _ in range(3))
     expand = [t.expand(copies, -1, -1, -1) for t in (query, key, value)]
     torch.manual_seed(0)
-    dropped = interlaced_attention_sdpa(*expand, lengths, (1, 2, 0), None, dropout_p=0.3)
-    exact = interlaced_attention_sdpa(query, key, value, lengths, (1, 2, 0), None)
+    layout = InterlacedLayout(lengths)
+    dropped = interlaced_attention_sdpa(*expand, layout, (1, 2, 0), dropout_p=0.3)
+    exact = interlaced_attention_sdpa(query, key, value, layout, (1, 2, 0))
     assert not torch.allclose(dropped[0], exact[0])
     spread = dropped.std(dim=0) / copies**0.5
     assert ((dropped.mean(dim=0) - exact[0]).abs() <= 5 * spread + 1e-12).all()
@@ -145,7 +146,7 @@ def test_hop_diffused_sdpa_paths_on_strided_heads_match_eager(graph, num_steps, 
     """The hand-written backward of both dense forms on the module's strided layout, for graphs that take each
     of the mask branches (no mask at all, no empty row, empty rows), against eager's autograd, float64."""
     from hf_graph4mm.kernels import hop_diffused_attention
-    from hf_graph4mm.kernels.hop_diffused_sdpa import sdpa_path
+    from hf_graph4mm.kernels.hop_diffused.sdpa import sdpa_path
 
     generator = torch.Generator().manual_seed(3)
     batch, heads, head_dim = 3, 2, 8
@@ -173,9 +174,8 @@ def test_hop_diffused_sdpa_paths_on_strided_heads_match_eager(graph, num_steps, 
 def test_hop_diffused_function_gradcheck_and_value_only_gradients(form):
     """torch.autograd.gradcheck (finite differences) of the Function; with only the value trainable, q and k
     get no gradient and the value's equals eager's."""
-    from hf_graph4mm.kernels.hop_diffused import hop_diffused_attention_eager
-    from hf_graph4mm.kernels.hop_diffused_autograd import diffused_attention
-    from hf_graph4mm.kernels.primitives import diffusion_weights
+    from hf_graph4mm.kernels.hop_diffused import diffusion_weights, hop_diffused_attention_eager
+    from hf_graph4mm.kernels.hop_diffused.sdpa import diffused_attention
 
     generator = torch.Generator().manual_seed(5)
     adjacency = (torch.rand(2, 5, 5, generator=generator) < 0.5) | torch.eye(5, dtype=torch.bool)
@@ -185,10 +185,10 @@ def test_hop_diffused_function_gradcheck_and_value_only_gradients(form):
     )
     weights = diffusion_weights(0.3, 3)
     assert torch.autograd.gradcheck(
-        lambda q, k, v: diffused_attention(q, k, v, adjacency, weights, 0.5, form), (query, key, value)
+        lambda q, k, v: diffused_attention(q, k, v, adjacency, adjacency.any(-1), weights, 0.5, form), (query, key, value)
     )
     query_frozen, key_frozen = query.detach(), key.detach()
-    output = diffused_attention(query_frozen, key_frozen, value, adjacency, weights, 0.5, form)
+    output = diffused_attention(query_frozen, key_frozen, value, adjacency, adjacency.any(-1), weights, 0.5, form)
     expected = hop_diffused_attention_eager(query_frozen, key_frozen, value, adjacency, 0.3, 3, 0.5)
     torch.testing.assert_close(output, expected, rtol=1e-12, atol=1e-12)
     grad_output = torch.randn(output.shape, dtype=torch.float64, generator=generator)
@@ -199,4 +199,4 @@ def test_hop_diffused_function_gradcheck_and_value_only_gradients(form):
         atol=1e-12,
     )
     with pytest.raises(ValueError, match="form must be"):
-        diffused_attention(query, key, value, adjacency, weights, 0.5, "powers")
+        diffused_attention(query, key, value, adjacency, adjacency.any(-1), weights, 0.5, "powers")

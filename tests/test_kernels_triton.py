@@ -20,9 +20,12 @@ from hf_graph4mm.kernels import (
     interlaced_attention,
     interlaced_attention_sdpa,
 )
+from hf_graph4mm.kernels.interlaced import InterlacedLayout
 
 pytest.importorskip("triton")  # Linux wheels only; the CPU suite runs it under TRITON_INTERPRET=1
-from hf_graph4mm.kernels import triton_common, triton_hop_diffused, triton_interlaced  # noqa: E402
+from hf_graph4mm.kernels import fallback  # noqa: E402
+from hf_graph4mm.kernels.hop_diffused import triton as triton_hop_diffused  # noqa: E402
+from hf_graph4mm.kernels.interlaced import triton as triton_interlaced  # noqa: E402
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 DEVICE = "cpu" if INTERPRETED else "cuda"
@@ -32,7 +35,7 @@ F64 = dict(dtype=torch.float64, atol=1e-10, rtol=1e-10, device=DEVICE)
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch):
-    monkeypatch.setattr(triton_common, "_warned", set())
+    monkeypatch.setattr(fallback, "_warned", set())
 
 
 @pytest.mark.parametrize(
@@ -89,7 +92,7 @@ def test_interlaced_dropout_falls_back_to_sdpa_once():
             query, query, query, (3, 4, 2), "forward", implementation="triton", dropout_p=0.5
         )
     torch.manual_seed(3)
-    expected = interlaced_attention_sdpa(query, query, query, (3, 4, 2), (1, 2, 0), None, dropout_p=0.5)
+    expected = interlaced_attention_sdpa(query, query, query, InterlacedLayout((3, 4, 2)), (1, 2, 0), dropout_p=0.5)
     torch.testing.assert_close(out, expected)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -105,7 +108,7 @@ def test_triton_without_gpu_or_interpreter_is_refused(monkeypatch):
         check_implementation("triton")
     query = torch.randn(1, 1, 3, 4)
     with pytest.raises(ValueError, match="needs CUDA tensors, got a tensor on cpu"):
-        triton_interlaced.interlaced_attention_triton(query, query, query, (1, 1, 1), (1, 2, 0))
+        triton_interlaced.interlaced_attention_triton(query, query, query, InterlacedLayout((1, 1, 1)), (1, 2, 0))
 
 
 def test_value_width_other_than_query_falls_back_to_sdpa():

@@ -13,7 +13,7 @@ from hf_graph4mm.pipelines import GraphTextGenerationPipeline, ZeroShotNodeClass
 def reference_generation(model, processor, graphs, targets, prompts=None, **generate_kwargs) -> list[str]:
     batch = processor(graphs=graphs, targets=targets, prompts=prompts, padding_side="left")
     with torch.no_grad():
-        new_tokens = model.generate(**batch, **generate_kwargs)
+        new_tokens = model.generate(**batch, **generate_kwargs)[:, batch["input_ids"].shape[1] :]
     return processor.batch_decode(new_tokens, skip_special_tokens=True)
 
 
@@ -37,7 +37,7 @@ def test_return_tensors_gives_the_generated_token_ids(generator):
     graph = sample_graph()
     batch = processor(graphs=graph, targets=3, padding_side="left")
     with torch.no_grad():
-        expected = model.generate(**batch, max_new_tokens=5)[0].tolist()
+        expected = model.generate(**batch, max_new_tokens=5)[0, batch["input_ids"].shape[1] :].tolist()
     output = generator(graph, target=3, max_new_tokens=5, return_tensors=True)
     assert output == [{"generated_token_ids": expected}]
 

@@ -22,8 +22,9 @@ from benchmarks.published_reference import (  # noqa: E402
     with_double_scaled_queries,
 )
 from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
+from hf_graph4mm.graph_batch import SubgraphInputs  # noqa: E402
 from hf_graph4mm.kernels import interlaced_attention  # noqa: E402
-from hf_graph4mm.modeling.graph4mm.hop_attention import build_structure_module  # noqa: E402
+from hf_graph4mm.modeling.graph4mm.structure import build_structure_module  # noqa: E402
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 
@@ -236,9 +237,9 @@ def test_batch_mixing_present_in_published_and_absent_in_ours():
     # the published module mixes samples only: on a batch of two identical samples nothing moves
     # between them, so sample 0 of [x0, x1] differs from sample 0 of [x0, x0]
     with torch.no_grad():
-        mask, hops = torch.ones(2, 5, dtype=torch.bool), torch.zeros(2, 5, dtype=torch.long)
-        pair = published(hidden[:2], mask, adjacency[:2], hops)[0]
-        alone = published(hidden[:1], mask[:1], adjacency[:1], hops[:1])[0]
-        twin = published(hidden[[0, 0]], mask, adjacency[[0, 0]], hops)[0]
+        mask = torch.ones(2, 5, dtype=torch.bool)
+        pair = published(hidden[:2], SubgraphInputs("text", mask, adjacency[:2]))[0]
+        alone = published(hidden[:1], SubgraphInputs("text", mask[:1], adjacency[:1]))[0]
+        twin = published(hidden[[0, 0]], SubgraphInputs("text", mask, adjacency[[0, 0]]))[0]
     torch.testing.assert_close(twin, alone, **TOL)
     assert (pair - alone).abs().max() > 1e-6

@@ -158,7 +158,8 @@ model = AutoModelForImageTextToText.from_pretrained("{repo_id}", trust_remote_co
 graph = {{"nodes": [{{"text": "A page about cats."}}, {{"text": "Cats sleep sixteen hours a day."}}],
          "edges": [[0, 1]]}}
 batch = processor(graphs=graph, targets=0, padding_side="left")
-print(processor.batch_decode(model.generate(**batch, max_new_tokens=20), skip_special_tokens=True))
+answer = model.generate(**batch, max_new_tokens=20)[:, batch["input_ids"].shape[1]:]  # prompt, then new tokens
+print(processor.batch_decode(answer, skip_special_tokens=True))
 ```"""
     return "\n\n".join(
         [

@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .interface import AttentionCoreInterface
-from .primitives import attention_block
+from .registry import AttentionCoreInterface
+from .softmax import attention_block
 
 
 def key_masked_attention_eager(

@@ -42,8 +42,9 @@ class GraphTextGenerationPipeline(GraphPipeline):
     def _forward(self, model_inputs, generate_kwargs=None):
         batch = self.pad_items(model_inputs["items"])
         with torch.no_grad():
-            new_tokens = self.model.generate(**batch, **(generate_kwargs or {}))
-        return {"generated_token_ids": new_tokens}
+            sequences = self.model.generate(**batch, **(generate_kwargs or {}))
+        # generate() returns each prompt followed by its new tokens (as BLIP-2 and LLaVA do): keep the new ones
+        return {"generated_token_ids": sequences[:, batch["input_ids"].shape[1] :]}
 
     def postprocess(self, model_outputs, return_tensors=False):
         token_ids = model_outputs["generated_token_ids"][0]

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from transformers import BatchFeature, ProcessorMixin
 
+from ..graph_batch import GRAPH_INPUT_NAMES
 from .collator import pad_examples
 from .graph import MultimodalGraph, image_cache_key, load_image
-from .input_names import GRAPH_INPUT_NAMES
 from .subgraph import extract_subgraph
 
 IGNORE_INDEX = -100

@@ -186,6 +186,6 @@ def generate_texts(
     for start in range(0, len(rows), batch_size):
         batch = collator(rows[start : start + batch_size])
         batch = {key: value.to(device) for key, value in batch.items()}
-        new_tokens = model.generate(**batch, **generate_kwargs)
+        new_tokens = model.generate(**batch, **generate_kwargs)[:, batch["input_ids"].shape[1] :]  # drop the prompt
         texts.extend(text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True))
     return texts

@@ -203,7 +203,7 @@ def generate_answers(model, collator, rows: Sequence[dict], max_new_tokens: int,
             do_sample=False,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
-        )
+        )[:, batch["input_ids"].shape[1] :]  # generate() returns the prompt first
         answers.extend(text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
     return answers
 

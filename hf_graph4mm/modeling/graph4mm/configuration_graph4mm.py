@@ -6,6 +6,8 @@ from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from ..attention_parts import attn_implementation_per_part
+
 STRUCTURES = ("hop_diffused", "hop_aware", "none")
 FUSIONS = ("qformer", "concat")
 
@@ -65,7 +67,8 @@ class Graph4MMConfig(PreTrainedConfig):
         diffusion_normalize_weights: divide by ``sum_i theta_i`` so the truncated weights sum to 1
             (the published code leaves them unnormalised, shrinking the aggregate by ``1 - (1-alpha)^(K+1)``).
         num_query_tokens_per_image: M per image node (paper: 4).
-        max_image_nodes / max_text_nodes: neighbour budget (paper: 5 images incl. the target, 12 texts).
+        max_image_nodes / max_text_nodes: neighbour budget (paper: 5 images incl. the target, 12 texts): the
+            most node slots a batch may carry per subgraph; the processor keeps the nearest nodes within it.
         max_hops: tau, the neighbourhood radius; hop-aware embeddings cover 0..tau plus "unreachable".
         image_token_id: id of the ``<image>`` placeholder in the prompt.
         freeze_vision_model / freeze_language_model: keep those backbones frozen (paper: both frozen).
@@ -122,18 +125,21 @@ class Graph4MMConfig(PreTrainedConfig):
 
     @_attn_implementation.setter
     def _attn_implementation(self, value: str | dict | None):
-        """A name picks the backend of Graph4MM's own modules: the graph structure modules (this
-        config) and the MM-QFormer (``qformer_config``, which follows unless a dict names it).
-
-        transformers would copy a plain string to every sub-config, forcing e.g. "triton" onto the
-        LM and the vision encoder; here they keep their own backend unless a dict names them
-        (``{"": "triton", "text_config": "eager"}``).
+        """A plain name reaches every part that supports it, as in transformers: our graph modules and the
+        MM-QFormer (``qformer_config``) run it, and so do the backbones (vision encoder, LM, text encoder),
+        except that a backbone runs "sdpa" where it has no such backend ("triton": our kernels exist for
+        our modules only). A dict targets parts (``{"": "triton", "text_config": "eager"}``); the
+        MM-QFormer follows ``""`` unless the dict names it.
         """
         if isinstance(value, str):
-            value = {"": value}
-        if isinstance(value, dict) and "" in value and "qformer_config" not in value:
+            value = self.attn_implementation_per_part(value)
+        elif isinstance(value, dict) and "" in value and "qformer_config" not in value:
             value = {**value, "qformer_config": value[""]}
         PreTrainedConfig._attn_implementation.fset(self, value)
+
+    def attn_implementation_per_part(self, name: str) -> dict[str, str]:
+        """``{"": name, sub-config: its backend}`` for a plain name (see the ``_attn_implementation`` setter)."""
+        return attn_implementation_per_part(self, name, own_parts=("qformer_config",))
 
     @property
     def num_query_tokens(self) -> int:

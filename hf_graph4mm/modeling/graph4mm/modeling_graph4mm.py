@@ -1,24 +1,23 @@
 """Graph4MM: subgraph node embeddings -> Hop-Diffused (or Hop-Aware) structure -> MM-QFormer -> frozen LM.
 
-The model writes its ``num_query_tokens`` projected query outputs into the LM's input
-embeddings at the ``<image>`` placeholders of the prompt (docs/CONTRACTS.md) and trains
-with the LM loss on the answer tokens only.
+The model writes its ``num_query_tokens`` projected query outputs into the LM's input embeddings at
+the ``<image>`` placeholders of the prompt (docs/CONTRACTS.md), trains with the LM loss on the answer
+tokens only, and generates as transformers' BLIP-2 and LLaVA do: ``generate()`` returns the prompt
+followed by the new tokens, and runs greedy, sampling, beam search, assisted decoding and cache
+continuation through transformers' own loop (the graph is read on the prefill step only).
 
-Attention backends: ``config._attn_implementation`` of this (top-level) config selects the
-backend of *our* graph and Q-Former modules ("eager", "sdpa", "triton"); the vision encoder
-and the LM keep their own (transformers' default, sdpa) unless a dict such as
-``{"": "triton", "text_config": "eager"}`` names them.
+Attention backends: a plain ``attn_implementation`` reaches every part that supports it (our graph
+modules, the MM-QFormer, and the backbones; "triton" exists for our modules only, so the backbones
+run sdpa under it); a dict targets parts (``{"": "triton", "text_config": "eager"}``).
 
-PEFT (peft 0.21):
+PEFT (peft 0.22):
 - LoRA: ``get_peft_model(model, LoraConfig(target_modules=r".*language_model.*\\.(q_proj|v_proj)",
   modules_to_save=[...Graph4MM parts...]))`` on the whole model; adapters save and load as usual.
 - Prefix tuning: wrap the LM, ``model.language_model = get_peft_model(model.language_model,
   PrefixTuningConfig(task_type="CAUSAL_LM", ...))``. Wrapping the composite does not work: PEFT's
   prompt-learning forward embeds ``input_ids`` itself and passes ``inputs_embeds`` alongside them, and
   prepends to the attention mask, which clashes with the placeholder scatter. Training and
-  :meth:`score_candidates` work; ``generate()`` does not, because PEFT replaces the LM's
-  ``prepare_inputs_for_generation`` with a ``(*args, **kwargs)`` wrapper and transformers 5.23 then
-  refuses ``inputs_embeds`` (it looks for that name in the signature).
+  :meth:`score_candidates` work.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers import (
     AutoConfig,
@@ -37,16 +37,23 @@ from transformers import (
 )
 from transformers import initialization as init
 from transformers.utils import ModelOutput
+from transformers.utils.deprecation import deprecate_kwarg
 
+from ...graph_batch import GRAPH_INPUT_NAMES, GraphInputs, SubgraphInputs, require_all
 from ...kernels import HopDiffusedAttentionInterface, KeyMaskedAttentionInterface, check_implementation
-from ...processing.input_names import GRAPH_INPUT_NAMES
+from ..attention_parts import refresh_attention_backends
 from ..sharing import ShareableModelMixin
-from .batch_checks import check_image_inputs, check_text_inputs, placeholder_positions
 from .configuration_graph4mm import Graph4MMConfig
-from .hop_attention import HopAwareEmbedding, HopDiffusedAttention, build_structure_module
-from .language_inputs import answer_token_loss, left_align, position_ids_from_mask
-from .node_embeddings import image_node_vectors, text_node_vectors
+from .language_inputs import answer_token_loss, is_right_padded, left_align, position_ids_from_mask
+from .node_embeddings import (
+    gather_nodes,
+    image_node_vectors,
+    real_node_rows,
+    scatter_nodes,
+    text_node_vectors,
+)
 from .qformer import MMQFormer
+from .structure import HopAwareEmbedding, build_structure_module
 from .zero_shot import Graph4MMCandidateScores, check_candidates, score_candidate_texts
 
 
@@ -55,17 +62,21 @@ class Graph4MMOutput(ModelOutput):
     """Output of :class:`Graph4MMForConditionalGeneration`.
 
     loss: mean LM loss over answer tokens (labels != -100), when labels are given.
-    logits: ``[batch, length, vocab]`` LM logits.
-    past_key_values: the LM's cache, when it returns one.
-    hidden_states: the LM's hidden states, when asked for.
+    logits: ``[batch, length, vocab]`` LM logits (the last ``logits_to_keep`` positions when asked).
+    cache: the LM's key/value cache, when it returns one (``past_key_values`` reads it too).
+    hidden_states, attentions: the LM's, when asked for.
     query_embeds: ``[batch, num_query_tokens, lm_hidden]`` what was written at the placeholders.
+    image_embeds: ``[batch, image_nodes, vision_width]`` the vision encoder's pooled output per image node
+        (zeros on padded slots); fed back as the ``image_embeds`` input, it skips the encoder.
     """
 
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
-    past_key_values: object | None = None
+    cache: object | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
     query_embeds: torch.Tensor | None = None
+    image_embeds: torch.Tensor | None = None
 
 
 def _is_frozen(module: nn.Module) -> bool:
@@ -78,8 +89,10 @@ class Graph4MMPreTrainedModel(ShareableModelMixin, PreTrainedModel):
     input_modalities = ("image", "text")
     supports_gradient_checkpointing = True
     _supports_sdpa = True
+    _supports_flex_attn = True
+    # our own blocks; transformers adds the backbones' (CLIPEncoderLayer, OPTDecoderLayer, ...)
     _no_split_modules = ["QFormerLayer", "HopDiffusedAttention"]
-    _skip_keys_device_placement = ["past_key_values"]
+    _skip_keys_device_placement = ["past_key_values", "cache"]
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -108,12 +121,19 @@ class Graph4MMPreTrainedModel(ShareableModelMixin, PreTrainedModel):
         return name
 
     def set_attn_implementation(self, attn_implementation: str | dict, allow_all_kernels: bool = False):
-        """Switch our graph/Q-Former modules' backend; a dict ``{"": ..., "text_config": ...}`` also
-        switches the named backbones. A plain string leaves the backbones as they are (transformers
-        would spread it to every sub-model)."""
-        if isinstance(attn_implementation, str):
-            attn_implementation = {"": attn_implementation}
-        super().set_attn_implementation(attn_implementation, allow_all_kernels)
+        """Switch backends: a plain name reaches our modules, the MM-QFormer and the backbones (which run sdpa
+        for "triton"); a dict ``{"": ..., "text_config": ..., "qformer_config": ...}`` targets parts."""
+        parts = (
+            self.config.attn_implementation_per_part(attn_implementation)
+            if isinstance(attn_implementation, str)
+            else dict(attn_implementation)
+        )
+        qformer = parts.pop("qformer_config", parts.get(""))
+        super().set_attn_implementation(parts, allow_all_kernels)
+        if qformer is not None:  # no PreTrainedModel owns this sub-config: transformers would not set it
+            KeyMaskedAttentionInterface().get_interface(qformer)
+            self.config.qformer_config._attn_implementation_internal = qformer
+        refresh_attention_backends(self)
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
@@ -131,7 +151,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
 
     Trainable by default: node projections, structure modules, MM-QFormer, language projection
     (or, for ``fusion="concat"``, the image projection). Vision encoder and LM are frozen unless
-    the config says otherwise.
+    the config says otherwise; a frozen backbone runs in eval mode (no dropout) while the rest trains.
     """
 
     main_input_name = "input_ids"
@@ -143,13 +163,13 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         self.language_model = AutoModelForCausalLM.from_config(config.text_config)
         lm_width = self.language_model.get_input_embeddings().embedding_dim
         vision_width = config.vision_config.hidden_size
+        self.text_encoder = None
         if config.fusion == "concat":
             self.image_projection = nn.Linear(vision_width, config.num_query_tokens_per_image * lm_width)
         else:
             width = config.qformer_config.hidden_size
-            self.text_encoder = (
-                AutoModel.from_config(config.text_encoder_config) if config.text_encoder_config else None
-            )
+            if config.text_encoder_config:
+                self.text_encoder = AutoModel.from_config(config.text_encoder_config)
             text_width = config.text_encoder_config.hidden_size if self.text_encoder else lm_width
             self.image_node_projection = nn.Linear(vision_width, width)
             self.text_node_projection = nn.Linear(text_width, width)
@@ -167,7 +187,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             self.vision_model.requires_grad_(False)
         if self.config.freeze_language_model:
             self.language_model.requires_grad_(False)
-            if getattr(self, "text_encoder", None) is not None:
+            if self.text_encoder is not None:
                 self.text_encoder.requires_grad_(False)
 
     # -- plumbing transformers and PEFT expect ------------------------------------------------
@@ -187,19 +207,26 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         return self.language_model.get_decoder()
 
     def train(self, mode: bool = True):
-        """Frozen backbones stay in eval mode (no dropout) while the new parts train.
-
-        Except a frozen LM with activation checkpointing on: transformers checkpoints only in
-        training mode, and the LM's activations are what checkpointing saves (gradients still flow
-        through it to the queries). A frozen vision encoder runs without gradients: always eval.
-        """
         super().train(mode)
-        if _is_frozen(self.vision_model):
-            self.vision_model.eval()
-        checkpointing = getattr(self.language_model, "is_activation_checkpointing", False)
-        if _is_frozen(self.language_model) and not checkpointing:
-            self.language_model.eval()
+        self._set_backbone_modes()
         return self
+
+    def _set_backbone_modes(self) -> None:
+        """Frozen backbones run in eval mode (no dropout) while the new parts train; unfrozen ones train.
+
+        Read again at every forward, so unfreezing a backbone (or adding adapters to it) after ``train()``
+        takes effect at once. A frozen LM with activation checkpointing on stays in training mode:
+        transformers checkpoints only there, and its activations are what checkpointing saves (gradients
+        still flow through it to the queries). A frozen vision encoder or text encoder runs without
+        gradients: nothing to checkpoint.
+        """
+        for backbone in (self.vision_model, self.language_model, self.text_encoder):
+            if backbone is None:
+                continue
+            checkpointing = backbone is self.language_model and getattr(backbone, "is_activation_checkpointing", False)
+            wanted = self.training and (checkpointing or not _is_frozen(backbone))
+            if backbone.training != wanted:
+                backbone.train(wanted)
 
     # -- the multimodal prefix -------------------------------------------------------------------
     def _language_backbone(self) -> nn.Module:
@@ -209,138 +236,131 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             language_model = language_model.get_base_model()
         return language_model.base_model
 
-    def _text_node_embeddings(self, input_ids, attention_mask, node_mask) -> torch.Tensor:
-        """``[B, Nt, width]``: each text node's mean token state, from the text encoder or the LM itself."""
+    def _text_node_states(self, text: SubgraphInputs) -> torch.Tensor:
+        """``[B, Nt, width]``: each text node's mean token state (from the text encoder or the LM itself),
+        projected, then its structure module; zeros on padded slots."""
+        rows = real_node_rows(text.node_mask)
         encoder = self.text_encoder if self.text_encoder is not None else self._language_backbone()
         with torch.set_grad_enabled(torch.is_grad_enabled() and not _is_frozen(encoder)):
-            vectors = text_node_vectors(encoder, input_ids, attention_mask, node_mask)
-        return self.text_node_projection(vectors.to(self.text_node_projection.weight.dtype))
+            vectors = text_node_vectors(encoder, gather_nodes(text.input_ids, rows), gather_nodes(text.attention_mask, rows))
+        projected = self.text_node_projection(vectors.to(self.text_node_projection.weight.dtype))
+        return self.text_structure(scatter_nodes(projected, rows, text.node_mask), text)
 
-    def _image_vectors(self, pixel_values, image_embeds, node_mask) -> torch.Tensor:
-        """``[B, Np, vision_width]`` pooled vision embedding per image node.
-
-        From ``image_embeds`` when the caller precomputed them (a frozen encoder's outputs,
-        cached once per image: see :meth:`encode_images`), else by running the vision encoder.
-        """
-        if image_embeds is not None:
-            return image_embeds * node_mask[..., None].to(image_embeds.dtype)
+    def _image_vectors(self, image: SubgraphInputs, rows: torch.Tensor | None) -> torch.Tensor:
+        """``[rows, vision_width]`` pooled vision embedding of the chosen image slots: the ``image_embeds``
+        the caller precomputed (a frozen encoder's outputs, see :meth:`encode_images`), else the encoder's."""
+        if image.image_embeds is not None:
+            return gather_nodes(image.image_embeds, rows)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not _is_frozen(self.vision_model)):
-            return image_node_vectors(self.vision_model, pixel_values, node_mask)
+            return image_node_vectors(self.vision_model, gather_nodes(image.pixel_values, rows))
 
     @torch.no_grad()
     def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """``[images, 3, H, W]`` -> ``[images, vision_width]``: what ``image_embeds`` holds per image node."""
-        dtype = next(self.vision_model.parameters()).dtype
-        return self.vision_model(pixel_values=pixel_values.to(dtype)).pooler_output
+        return image_node_vectors(self.vision_model, pixel_values)
 
-    def get_query_embeddings(
-        self,
-        batch_size: int,
-        text_input_ids=None,
-        text_attention_mask=None,
-        text_node_mask=None,
-        text_adjacency=None,
-        text_hops=None,
-        pixel_values=None,
-        image_node_mask=None,
-        image_adjacency=None,
-        image_hops=None,
-        image_embeds=None,
-    ) -> torch.Tensor:
-        """``[batch, num_query_tokens, lm_hidden]``: what goes into the placeholders.
+    def get_query_embeddings(self, graph: GraphInputs, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What goes into the placeholders, and the vision outputs it was made from.
 
-        Images come as ``pixel_values [B, Np, 3, H, W]`` or, precomputed by the frozen vision
-        encoder, as ``image_embeds [B, Np, vision_width]`` (not both).
+        Returns:
+            ``[batch, num_query_tokens, lm_hidden]`` query embeddings, and ``[batch, image_nodes,
+            vision_width]`` pooled vision embeddings per image node (None without images).
         """
-        device = self.language_model.device
-        if pixel_values is not None and image_embeds is not None:
-            raise ValueError("give pixel_values or image_embeds, not both")
-        images = pixel_values if pixel_values is not None else image_embeds
-        if images is not None:
-            check_image_inputs(images, image_node_mask, image_adjacency, image_hops, batch_size)
+        graph.check(batch_size, {"text": self.config.max_text_nodes, "image": self.config.max_image_nodes})
+        image = graph.image
+        image_rows = None if image is None else real_node_rows(image.node_mask)
+        image_vectors = None if image is None else self._image_vectors(image, image_rows)
+        image_embeds = None if image is None else scatter_nodes(image_vectors, image_rows, image.node_mask)
         if self.config.fusion == "concat":
-            return self._concat_image_tokens(pixel_values, image_embeds, image_node_mask, batch_size, device)
+            return self._concat_image_tokens(image, image_rows, image_vectors, batch_size), image_embeds
 
-        width = self.config.qformer_config.hidden_size
-        dtype = self.qformer.query_tokens.dtype
-        if text_input_ids is not None:
-            check_text_inputs(
-                text_input_ids, text_attention_mask, text_node_mask, text_adjacency, text_hops, batch_size
-            )
-            text_nodes = self._text_node_embeddings(text_input_ids, text_attention_mask, text_node_mask)
-            text_nodes = self._apply_structure("text", text_nodes, text_node_mask, text_adjacency, text_hops)
-        else:
-            text_nodes = torch.zeros(batch_size, 0, width, device=device, dtype=dtype)
-            text_node_mask = torch.zeros(batch_size, 0, dtype=torch.bool, device=device)
-        if images is not None:
-            image_vectors = self._image_vectors(pixel_values, image_embeds, image_node_mask)
-            image_nodes = self.image_node_projection(image_vectors.to(dtype))
-            image_nodes = self._apply_structure(
-                "image", image_nodes, image_node_mask, image_adjacency, image_hops
-            )
-        else:
-            image_nodes = torch.zeros(batch_size, 0, width, device=device, dtype=dtype)
-            image_node_mask = torch.zeros(batch_size, 0, dtype=torch.bool, device=device)
-        queries = self.qformer(text_nodes, text_node_mask, image_nodes, image_node_mask)
-        return self.language_projection(queries)
+        width, dtype = self.config.qformer_config.hidden_size, self.qformer.query_tokens.dtype
+        device = self.language_model.device
+        empty_states = torch.zeros(batch_size, 0, width, device=device, dtype=dtype)
+        empty_mask = torch.zeros(batch_size, 0, dtype=torch.bool, device=device)
+        text_states, text_mask = empty_states, empty_mask
+        if graph.text is not None:
+            text_states, text_mask = self._text_node_states(graph.text), graph.text.node_mask
+        image_states, image_mask = empty_states, empty_mask
+        if image is not None:
+            projected = self.image_node_projection(image_vectors.to(dtype))
+            image_states = self.image_structure(scatter_nodes(projected, image_rows, image.node_mask), image)
+            image_mask = image.node_mask
+        queries = self.qformer(text_states, text_mask, image_states, image_mask)
+        return self.language_projection(queries), image_embeds
 
-    def _apply_structure(self, modality: str, nodes, node_mask, adjacency, hops) -> torch.Tensor:
-        """Run ``{modality}_structure`` on ``nodes [B, N, width]``, checking it has the inputs it needs."""
-        module = getattr(self, f"{modality}_structure")
-        if isinstance(module, HopDiffusedAttention) and adjacency is None:
-            raise ValueError(
-                f"{modality}_adjacency is required: the {modality} subgraph uses Hop-Diffused Attention"
-            )
-        if isinstance(module, HopAwareEmbedding) and hops is None:
-            raise ValueError(
-                f"{modality}_hops is required: the {modality} subgraph uses Hop-Aware embeddings"
-            )
-        return module(nodes, node_mask, adjacency, hops)
-
-    def _concat_image_tokens(
-        self, pixel_values, image_embeds, image_node_mask, batch_size, device
-    ) -> torch.Tensor:
-        """MMGL baseline: ``num_query_tokens_per_image`` LM tokens per image node, zeros for empty slots."""
-        per_image = self.config.num_query_tokens_per_image
-        lm_width = self.lm_embedding_width
-        slots = torch.zeros(batch_size, self.config.max_image_nodes, per_image, lm_width, device=device)
-        images = pixel_values if pixel_values is not None else image_embeds
-        if images is not None:
-            num_images = images.shape[1]
-            if num_images > self.config.max_image_nodes:
-                raise ValueError(
-                    f"the batch has {num_images} image node slots; config.max_image_nodes is "
-                    f"{self.config.max_image_nodes}"
-                )
-            vectors = self._image_vectors(pixel_values, image_embeds, image_node_mask)
-            tokens = self.image_projection(vectors.to(self.image_projection.weight.dtype))
-            tokens = tokens * image_node_mask[..., None].to(tokens.dtype)
-            slots = slots.to(tokens.dtype)
-            slots[:, :num_images] = tokens.view(batch_size, num_images, per_image, lm_width)
-        return slots.view(batch_size, -1, lm_width)
+    def _concat_image_tokens(self, image, rows, vectors, batch_size) -> torch.Tensor:
+        """MMGL baseline: ``num_query_tokens_per_image`` LM tokens per image node slot, zeros for empty slots."""
+        per_image, lm_width = self.config.num_query_tokens_per_image, self.lm_embedding_width
+        slots = self.config.max_image_nodes
+        if image is None:
+            return torch.zeros(batch_size, slots * per_image, lm_width, device=self.language_model.device)
+        tokens = self.image_projection(vectors.to(self.image_projection.weight.dtype))
+        tokens = scatter_nodes(tokens, rows, image.node_mask)  # [B, Np, per_image * lm_width]
+        tokens = F.pad(tokens, (0, 0, 0, slots - image.num_nodes))
+        return tokens.reshape(batch_size, slots * per_image, lm_width)
 
     @property
     def lm_embedding_width(self) -> int:
         return self.language_model.get_input_embeddings().embedding_dim
 
-    def build_inputs_embeds(
-        self, input_ids: torch.Tensor, **graph_inputs
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The LM's ``inputs_embeds [B, L, D]`` with the query outputs at the placeholders, and those outputs."""
-        placeholders = placeholder_positions(
-            input_ids, self.config.image_token_id, self.config.num_query_tokens
-        )
-        query_embeds = self.get_query_embeddings(input_ids.shape[0], **graph_inputs)
-        # The placeholder id may lie outside the LM's vocabulary: look up a harmless id instead.
-        token_embeds = self.get_input_embeddings()(input_ids.masked_fill(placeholders, 0))
-        query_embeds = query_embeds.to(token_embeds.dtype)
-        inputs_embeds = token_embeds.masked_scatter(placeholders[..., None], query_embeds)
-        return inputs_embeds, query_embeds
+    def _placeholder_mask(self, input_ids, inputs_embeds) -> torch.Tensor:
+        """``[B, L]`` bool: where the prompt holds ``<image>`` placeholders (found in the embeddings when
+        only those are given, as LLaVA does)."""
+        image_token_id = self.config.image_token_id
+        if image_token_id is None:
+            raise ValueError(
+                "config.image_token_id is None: set it to the tokenizer's id of the <image> placeholder token"
+            )
+        if input_ids is not None:
+            return input_ids == image_token_id
+        embeddings = self.get_input_embeddings()
+        if image_token_id >= embeddings.num_embeddings:
+            raise ValueError(
+                f"the <image> id {image_token_id} has no row in the LM's embeddings, so placeholders cannot "
+                "be found in inputs_embeds: pass input_ids"
+            )
+        placeholder = embeddings(torch.tensor(image_token_id, device=inputs_embeds.device))
+        return (inputs_embeds == placeholder.to(inputs_embeds.dtype)).all(dim=-1)
 
-    # -- training / scoring forward ---------------------------------------------------------------
+    def build_inputs_embeds(
+        self,
+        input_ids: torch.Tensor | None,
+        graph: GraphInputs,
+        inputs_embeds: torch.Tensor | None = None,
+        continuing: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The LM's ``inputs_embeds [B, L, D]`` with the query outputs at the placeholders.
+
+        Args:
+            input_ids / inputs_embeds: this step's prompt (one of them).
+            graph: the batch's graph inputs.
+            continuing: a cache already holds earlier tokens: a step without placeholders (a decode step,
+                or a continuation whose prompt is cached) writes nothing; on a fresh prompt every sample
+                must hold exactly ``num_query_tokens`` placeholders.
+
+        Returns:
+            ``(inputs_embeds, query_embeds or None, image_embeds or None)``.
+        """
+        placeholders = self._placeholder_mask(input_ids, inputs_embeds)
+        if inputs_embeds is None:
+            # The placeholder id may lie outside the LM's vocabulary: look up a harmless id instead.
+            inputs_embeds = self.get_input_embeddings()(input_ids.masked_fill(placeholders, 0))
+        if continuing and (graph.is_empty or not (torch.compiler.is_compiling() or bool(placeholders.any()))):
+            return inputs_embeds, None, None
+        expected, counts = self.config.num_query_tokens, placeholders.sum(dim=1)
+        allowed = (counts == expected) | (counts == 0) if continuing else counts == expected
+        require_all(allowed, lambda: _placeholder_count_message(counts, allowed, expected, self.config.image_token_id))
+        query_embeds, image_embeds = self.get_query_embeddings(graph, inputs_embeds.shape[0])
+        query_embeds = query_embeds.to(inputs_embeds.dtype)
+        inputs_embeds = inputs_embeds.masked_scatter(placeholders[..., None], query_embeds)
+        return inputs_embeds, query_embeds, image_embeds
+
+    # -- forward: training, scoring and every generation step ----------------------------------------
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         text_input_ids: torch.Tensor | None = None,
@@ -353,65 +373,101 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         image_node_mask: torch.Tensor | None = None,
         image_adjacency: torch.Tensor | None = None,
         image_hops: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        cache: object | None = None,
+        position_ids: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        shift_labels: torch.Tensor | None = None,
         num_items_in_batch: torch.Tensor | int | None = None,
         **kwargs,
-    ) -> Graph4MMOutput:
-        """Shapes as in docs/CONTRACTS.md; ``labels`` -100 everywhere except answer tokens."""
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        inputs_embeds, query_embeds = self.build_inputs_embeds(
-            input_ids,
-            text_input_ids=text_input_ids,
-            text_attention_mask=text_attention_mask,
-            text_node_mask=text_node_mask,
-            text_adjacency=text_adjacency,
-            text_hops=text_hops,
-            pixel_values=pixel_values,
-            image_embeds=image_embeds,
-            image_node_mask=image_node_mask,
-            image_adjacency=image_adjacency,
-            image_hops=image_hops,
+    ) -> Graph4MMOutput | tuple:
+        """Shapes as in docs/CONTRACTS.md; ``labels`` -100 everywhere except answer tokens.
+
+        Args:
+            input_ids / inputs_embeds: the prompt (exactly one); placeholders are found in either.
+            graph inputs (``text_*``, ``pixel_values`` or ``image_embeds``, ``image_*``): the subgraph; read
+                when this step's prompt holds the placeholders.
+            cache (or ``past_key_values``), position_ids, use_cache, output_attentions, output_hidden_states,
+                logits_to_keep, **kwargs: passed to the LM.
+            shift_labels: targets already aligned with the logits (sequence parallelism), instead of labels.
+            return_dict: False returns a tuple.
+        """
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("give exactly one of input_ids and inputs_embeds")
+        self._set_backbone_modes()
+        graph = GraphInputs.from_flat(
+            text_input_ids, text_attention_mask, text_node_mask, text_adjacency, text_hops,
+            pixel_values, image_embeds, image_node_mask, image_adjacency, image_hops,
+        )  # fmt: skip
+        continuing = cache is not None and cache.get_seq_length() > 0
+        inputs_embeds, query_embeds, image_embeds = self.build_inputs_embeds(
+            input_ids, graph, inputs_embeds, continuing
         )
+        if position_ids is None and attention_mask is not None:
+            position_ids = position_ids_from_mask(attention_mask, inputs_embeds.shape[1])
         outputs = self.language_model(
             inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,
-            position_ids=position_ids_from_mask(attention_mask),
+            position_ids=position_ids,
+            cache=cache,
+            use_cache=use_cache,
+            output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            logits_to_keep=logits_to_keep,
             return_dict=True,
             **kwargs,
         )
         loss = None
-        if labels is not None:
-            loss = answer_token_loss(outputs.logits, labels, attention_mask, num_items_in_batch)
-        return Graph4MMOutput(
+        if labels is not None or shift_labels is not None:
+            loss = answer_token_loss(outputs.logits, labels, attention_mask, num_items_in_batch, shift_labels)
+        output = Graph4MMOutput(
             loss=loss,
             logits=outputs.logits,
-            past_key_values=getattr(outputs, "past_key_values", None),
+            cache=getattr(outputs, "cache", None),
             hidden_states=getattr(outputs, "hidden_states", None),
+            attentions=getattr(outputs, "attentions", None),
             query_embeds=query_embeds,
+            image_embeds=image_embeds,
         )
+        return output if return_dict is not False else output.to_tuple()
+
+    # -- generation ---------------------------------------------------------------------------------
+    def prepare_inputs_for_generation(self, *args, is_first_iteration: bool | None = False, **kwargs):
+        """transformers' preparation; the graph inputs go with the prefill step only (and every step
+        without a cache), where the prompt's placeholders are."""
+        graph = {name: kwargs.pop(name) for name in GRAPH_INPUT_NAMES if name in kwargs}
+        model_inputs = super().prepare_inputs_for_generation(*args, is_first_iteration=is_first_iteration, **kwargs)
+        if is_first_iteration or not kwargs.get("use_cache", True):
+            model_inputs.update(graph)
+        return model_inputs
+
+    @torch.no_grad()
+    def generate(self, input_ids=None, attention_mask=None, inputs_embeds=None, **kwargs):
+        """``GenerationMixin.generate`` with the graph inputs beside the prompt; returns the prompt followed by
+        the new tokens, as BLIP-2 and LLaVA do (slice ``[:, input_ids.shape[1]:]`` for the answer).
+
+        Right-padded prompts (as the training collator makes them) are moved to left padding first, since
+        generation continues after each row's last position; the returned rows are then left-padded.
+        """
+        if attention_mask is not None and not torch.compiler.is_compiling() and is_right_padded(attention_mask):
+            if inputs_embeds is not None:
+                inputs_embeds, _ = left_align(inputs_embeds, attention_mask)
+            if input_ids is not None:
+                input_ids, _ = left_align(input_ids, attention_mask)
+            _, attention_mask = left_align(attention_mask, attention_mask)
+        if inputs_embeds is not None:
+            kwargs["inputs_embeds"] = inputs_embeds
+        return super().generate(input_ids, attention_mask=attention_mask, **kwargs)
 
     def _aligned_prompt(self, input_ids, attention_mask, graph_inputs):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        inputs_embeds, _ = self.build_inputs_embeds(input_ids, **graph_inputs)
+        inputs_embeds, _, _ = self.build_inputs_embeds(input_ids, GraphInputs.from_flat(**graph_inputs))
         return left_align(inputs_embeds, attention_mask)
-
-    @torch.no_grad()
-    def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs):
-        """Generate the answer after each prompt; returns only the new tokens ``[batch, new_tokens]``.
-
-        Graph inputs (``text_*``, ``pixel_values``, ``image_*``) go with the prompt; any other keyword
-        is a generation argument for the LM (``max_new_tokens``, ``do_sample``, ``use_cache``...). Left-
-        or right-padded batches both work: padding is moved to the left before generating.
-        """
-        graph_inputs = {name: kwargs.pop(name) for name in GRAPH_INPUT_NAMES if name in kwargs}
-        kwargs.pop("labels", None)
-        inputs_embeds, attention_mask = self._aligned_prompt(input_ids, attention_mask, graph_inputs)
-        return self.language_model.generate(
-            inputs_embeds=inputs_embeds, attention_mask=attention_mask, **kwargs
-        )
 
     @torch.no_grad()
     def score_candidates(
@@ -438,6 +494,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         if candidate_attention_mask is None:
             candidate_attention_mask = torch.ones_like(candidate_input_ids)
         check_candidates(candidate_input_ids, candidate_attention_mask, reduction)
+        self._set_backbone_modes()
         prompt_embeds, prompt_mask = self._aligned_prompt(input_ids, attention_mask, graph_inputs)
         return score_candidate_texts(
             self.language_model,
@@ -471,7 +528,16 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         model.vision_model.load_state_dict(vision_model.state_dict())
         model.language_model.load_state_dict(language_model.state_dict())
         model.language_model.generation_config = language_model.generation_config
+        model.generation_config = language_model.generation_config
         return model
+
+
+def _placeholder_count_message(counts: torch.Tensor, allowed: torch.Tensor, expected: int, image_token_id: int) -> str:
+    sample = int((~allowed).nonzero()[0])
+    return (
+        f"sample {sample} of input_ids has {int(counts[sample])} <image> placeholder tokens "
+        f"(id {image_token_id}); expected num_query_tokens = {expected} per sample"
+    )
 
 
 def _image_token_id_of(language_model_name_or_path: str) -> int:

@@ -1,12 +1,38 @@
-"""Turning each node of a subgraph into one vector with a frozen backbone.
+"""Turning each node of a subgraph into one vector: frozen backbones on the real node slots only.
 
-Backbones run only on the real node slots (padding is never encoded), and the result is
-scattered back into the padded ``[batch, nodes, dim]`` layout.
+A batch pads every subgraph to ``N`` node slots; the backbones and the node projections run on the
+real slots only (their rows, :func:`real_node_rows`) and the result is scattered back into the
+padded ``[batch, nodes, dim]`` layout with zeros on padded slots. Inside a graph traced by
+``torch.compile`` / ``torch.export`` the number of real slots is not known ahead of time, so every
+slot runs and the padded ones are zeroed instead: the same numbers on the real slots.
 """
 
 from __future__ import annotations
 
 import torch
+
+
+def real_node_rows(node_mask: torch.Tensor) -> torch.Tensor | None:
+    """``[real]`` flat indices ``b * N + n`` of the real node slots; None when every slot is computed."""
+    if torch.compiler.is_compiling():
+        return None
+    return node_mask.reshape(-1).nonzero().squeeze(1)
+
+
+def gather_nodes(tensor: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+    """``[batch, nodes, ...]`` -> ``[rows, ...]``: the rows :func:`real_node_rows` chose."""
+    flat = tensor.reshape(-1, *tensor.shape[2:])
+    return flat if rows is None else flat.index_select(0, rows)
+
+
+def scatter_nodes(vectors: torch.Tensor, rows: torch.Tensor | None, node_mask: torch.Tensor) -> torch.Tensor:
+    """``[rows, dim]`` -> ``[batch, nodes, dim]``, zeros on padded slots."""
+    batch, nodes = node_mask.shape
+    if rows is None:
+        padded = vectors.view(batch, nodes, -1)
+        return torch.where(node_mask[..., None], padded, torch.zeros((), dtype=padded.dtype))
+    output = vectors.new_zeros(batch * nodes, vectors.shape[-1])
+    return output.index_copy(0, rows, vectors).view(batch, nodes, -1)
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -18,51 +44,27 @@ def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
-def scatter_nodes(node_vectors: torch.Tensor, node_mask: torch.Tensor) -> torch.Tensor:
-    """``[real_nodes, dim]`` (in row-major order of ``node_mask [batch, nodes]``) -> ``[batch, nodes, dim]``."""
-    batch, nodes = node_mask.shape
-    output = node_vectors.new_zeros(batch, nodes, node_vectors.shape[-1])
-    output[node_mask] = node_vectors
-    return output
-
-
-def image_node_vectors(vision_model, pixel_values: torch.Tensor, node_mask: torch.Tensor) -> torch.Tensor:
-    """Pooled vision embedding per image node.
-
-    Args:
-        pixel_values: ``[batch, image_nodes, 3, height, width]``.
-        node_mask: ``[batch, image_nodes]`` bool.
-
-    Returns:
-        ``[batch, image_nodes, vision_dim]``, zeros on padded slots.
-    """
-    width = vision_model.config.hidden_size
-    if not bool(node_mask.any()):
-        return pixel_values.new_zeros(*node_mask.shape, width)
+def image_node_vectors(vision_model, pixel_values: torch.Tensor) -> torch.Tensor:
+    """Pooled vision embedding of each image: ``[rows, 3, height, width]`` -> ``[rows, vision_dim]``."""
+    if pixel_values.shape[0] == 0:
+        return pixel_values.new_zeros(0, vision_model.config.hidden_size)
     dtype = next(vision_model.parameters()).dtype
-    pooled = vision_model(pixel_values=pixel_values[node_mask].to(dtype)).pooler_output
-    return scatter_nodes(pooled, node_mask)
+    return vision_model(pixel_values=pixel_values.to(dtype)).pooler_output
 
 
-def text_node_vectors(
-    encoder, input_ids: torch.Tensor, attention_mask: torch.Tensor, node_mask: torch.Tensor
-) -> torch.Tensor:
-    """Masked mean of ``encoder``'s last hidden state over each text node's real tokens.
+def text_node_vectors(encoder, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean of ``encoder``'s last hidden state over each node text's real tokens.
 
     Args:
         encoder: a transformer returning ``last_hidden_state`` (the LM's base model, or a text encoder).
-        input_ids, attention_mask: ``[batch, text_nodes, tokens]``.
-        node_mask: ``[batch, text_nodes]`` bool.
+        input_ids, attention_mask: ``[rows, tokens]``, one row per text node.
 
     Returns:
-        ``[batch, text_nodes, hidden]``, zeros on padded slots.
+        ``[rows, hidden]``.
     """
-    width = encoder.config.hidden_size
-    if not bool(node_mask.any()):
-        return torch.zeros(*node_mask.shape, width, device=input_ids.device)
-    ids = input_ids[node_mask]
-    mask = attention_mask[node_mask]
+    if input_ids.shape[0] == 0:
+        return torch.zeros(0, encoder.config.hidden_size, device=input_ids.device)
     # Positions count real tokens only, so left- or right-padded node texts embed the same.
-    position_ids = (mask.long().cumsum(-1) - 1).clamp(min=0)
-    hidden = encoder(input_ids=ids, attention_mask=mask, position_ids=position_ids).last_hidden_state
-    return scatter_nodes(masked_mean(hidden, mask), node_mask)
+    position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids).last_hidden_state
+    return masked_mean(hidden, attention_mask)

@@ -14,10 +14,11 @@ from torch import nn
 from transformers.activations import ACT2FN
 
 from ...kernels import KeyMaskedAttentionInterface
-from .hop_attention import merge_heads, split_heads
+from .structure import merge_heads, split_heads
 
 # Backend per ``config._attn_implementation`` (the Q-Former config follows the model's: see
-# Graph4MMConfig); "triton" and "flex_attention" run sdpa, as KeyMaskedAttentionInterface states.
+# Graph4MMConfig), resolved when it is set; "triton" and "flex_attention" run sdpa, as
+# KeyMaskedAttentionInterface states.
 KEY_MASKED_ATTENTION_FUNCTIONS = KeyMaskedAttentionInterface()
 
 
@@ -34,6 +35,12 @@ class QFormerAttention(nn.Module):
         self.key = nn.Linear(width, width)
         self.value = nn.Linear(width, width)
         self.output = nn.Linear(width, width)
+        self.refresh_backend()
+
+    def refresh_backend(self) -> None:
+        """Resolve ``config._attn_implementation`` to this module's attention function (validated once)."""
+        self.backend = self.config._attn_implementation
+        self.attention_function = KEY_MASKED_ATTENTION_FUNCTIONS.get_interface(self.backend)
 
     def forward(self, hidden, key_states, key_mask):
         """hidden: ``[batch, queries, dim]``; key_states: ``[batch, keys, dim]``; key_mask: ``[batch, keys]``."""
@@ -41,8 +48,9 @@ class QFormerAttention(nn.Module):
         key = split_heads(self.key(key_states), self.num_heads)
         value = split_heads(self.value(key_states), self.num_heads)
         dropout = self.dropout if self.training else 0.0
-        attention = KEY_MASKED_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)
-        attended = attention(query, key, value, key_mask, dropout)
+        if self.config._attn_implementation != self.backend:  # the config was edited directly
+            self.refresh_backend()
+        attended = self.attention_function(query, key, value, key_mask, dropout)
         # A sample with no real key contributes nothing: not even the output projection's bias.
         has_key = key_mask.any(dim=-1)[:, None, None].to(attended.dtype)
         return self.output(merge_heads(attended)) * has_key

@@ -8,6 +8,8 @@ from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from ..attention_parts import attn_implementation_per_part
+
 FUSIONS = ("interlaced", "mult")
 REGRESSION_LOSSES = ("l1", "mse")
 
@@ -116,6 +118,18 @@ class GsiTConfig(PreTrainedConfig):
         ):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @property
+    def _attn_implementation(self):
+        return self._attn_implementation_internal
+
+    @_attn_implementation.setter
+    def _attn_implementation(self, value: str | dict | None):
+        """A plain name reaches the fusion attention and the text encoder, which runs "sdpa" under
+        "triton" (a stock BERT has no Triton backend); a dict targets parts, as in transformers."""
+        if isinstance(value, str):
+            value = attn_implementation_per_part(self, value)
+        PreTrainedConfig._attn_implementation.fset(self, value)
 
     @property
     def kernel_sizes(self) -> dict[str, int]:

@@ -6,7 +6,9 @@
 ``GsiTForSequenceClassification``: + the published head of the chosen fusion and the loss.
 
 Inputs are right-padded sequences; each modality takes its real lengths (``*_lengths``,
-``[batch]``) or a mask (``*_mask``, ``[batch, time]``, 1 = real), or neither (all real).
+``[batch]``) or a mask (``*_mask``, ``[batch, time]``, 1 = real), or neither (all real). ``forward``
+takes them in MMSA's order (text, audio, vision); the fusion concatenates them as the paper does,
+[text; vision; audio] (:data:`~.inputs.MODALITIES`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,29 @@ from transformers import AutoModel, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ...kernels import InterlacedAttentionInterface, check_implementation
+from ..attention_parts import attn_implementation_per_part, refresh_attention_backends
 from ..sharing import ShareableModelMixin
 from .configuration_gsit import GsiTConfig
-from .layers_gsit import MODALITIES, GsiTModalityProjection, InterlacedFusion, MulTFusion, last_real_steps
+from .inputs import MODALITIES, check_features, real_lengths
+from .interlaced import InterlacedFusion
+from .layers import GsiTModalityProjection
+from .mult import MulTFusion
 
-# What the text encoder (a stock transformers model, not our kernels) runs under each of our backends.
-TEXT_ENCODER_ATTENTION = {"eager": "eager", "sdpa": "sdpa", "triton": "sdpa", "flex_attention": "sdpa"}
+# The model inputs shared by GsiTModel.forward and GsiTForSequenceClassification.forward.
+GSIT_INPUT_NAMES = (
+    "text_features",
+    "audio_features",
+    "vision_features",
+    "input_ids",
+    "attention_mask",
+    "token_type_ids",
+    "text_lengths",
+    "audio_lengths",
+    "vision_lengths",
+    "text_mask",
+    "audio_mask",
+    "vision_mask",
+)
 
 
 def default_attn_implementation() -> str:
@@ -43,6 +62,13 @@ class GsiTModelOutput(ModelOutput):
         text_hidden_state, vision_hidden_state, audio_hidden_state: ``[batch, T_m, 2 * hidden_size]``,
             each modality's fused sequence after the conv (``T_m`` = padded length - kernel + 1).
         sequence_lengths: ``[batch, 3]`` long, real steps of text, vision, audio after the conv.
+        hidden_states: with ``output_hidden_states``, ``{name: (input of depth 1, ..., output of depth L)}``
+            per pass ("forward", "backward", "self"; MulT: "{target}_from_{source}", "memory_{m}"), each
+            ``[batch, T, width]`` before the final LayerNorm (interlaced: over the concatenated sequence
+            [text; vision; audio], zeros on padding).
+        attentions: with ``output_attentions``, ``{name: (depth 1, ..., depth L)}``, each ``[batch, heads,
+            T_q, T_k]`` attention probabilities (interlaced: ``T x T`` over the concatenated sequence, zero
+            outside the pass's pattern and on padded keys; before attention dropout).
     """
 
     fused_representation: torch.FloatTensor | None = None
@@ -50,6 +76,8 @@ class GsiTModelOutput(ModelOutput):
     vision_hidden_state: torch.FloatTensor | None = None
     audio_hidden_state: torch.FloatTensor | None = None
     sequence_lengths: torch.LongTensor | None = None
+    hidden_states: dict[str, tuple[torch.FloatTensor, ...]] | None = None
+    attentions: dict[str, tuple[torch.FloatTensor, ...]] | None = None
 
 
 @dataclass
@@ -60,63 +88,31 @@ class GsiTSequenceClassifierOutput(ModelOutput):
         loss: scalar, when ``labels`` are given (L1/MSE for ``num_labels == 1``, else cross-entropy).
         logits: ``[batch, num_labels]``.
         fused_representation: ``[batch, 6 * hidden_size]``, the head's input.
+        hidden_states, attentions: as in :class:`GsiTModelOutput`, when asked for.
     """
 
     loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     fused_representation: torch.FloatTensor | None = None
-
-
-def _real_lengths(
-    name: str, features: torch.Tensor, lengths: torch.Tensor | None, mask: torch.Tensor | None
-) -> torch.Tensor:
-    """``[batch]`` long real lengths of modality ``name`` from its lengths, its mask or neither."""
-    batch, time = features.shape[:2]
-    if lengths is not None and mask is not None:
-        raise ValueError(f"give either {name}_lengths or {name}_mask, not both")
-    if mask is not None:
-        if tuple(mask.shape) != (batch, time):
-            raise ValueError(
-                f"{name}_mask has shape {list(mask.shape)}; expected [batch, time] = [{batch}, {time}]"
-            )
-        mask = mask.bool()
-        lengths = mask.sum(dim=1)
-        prefix = torch.arange(time, device=mask.device)[None, :] < lengths[:, None]
-        if not torch.equal(mask, prefix):
-            sample = int((mask != prefix).any(dim=1).nonzero()[0])
-            raise ValueError(
-                f"{name}_mask of sample {sample} is not right-padded: real steps must come first, padding last"
-            )
-        return lengths.to(features.device)
-    if lengths is None:
-        return torch.full((batch,), time, dtype=torch.long, device=features.device)
-    lengths = torch.as_tensor(lengths, device=features.device)
-    if lengths.dtype.is_floating_point or lengths.dtype == torch.bool or tuple(lengths.shape) != (batch,):
-        raise ValueError(
-            f"{name}_lengths must be an integer tensor of shape [{batch}], got {lengths.dtype} "
-            f"{list(lengths.shape)}"
-        )
-    out_of_range = (lengths < 0) | (lengths > time)
-    if out_of_range.any():
-        sample = int(out_of_range.nonzero()[0])
-        raise ValueError(
-            f"{name}_lengths[{sample}] = {int(lengths[sample])} is outside [0, {time}] (the padded length)"
-        )
-    return lengths.long()
+    hidden_states: dict[str, tuple[torch.FloatTensor, ...]] | None = None
+    attentions: dict[str, tuple[torch.FloatTensor, ...]] | None = None
 
 
 class GsiTPreTrainedModel(ShareableModelMixin, PreTrainedModel):
     """Shared base: config class, weight init (transformers' default), attention backend choice.
 
-    ``attn_implementation`` names the backend of the interlaced fusion attention
-    ("eager", "sdpa", "triton", "flex_attention"; see ``hf_graph4mm.kernels``). A text encoder,
-    being a stock transformers model, runs "sdpa" when the fusion runs "triton" or "flex_attention". The MulT baseline's dense
-    cross-modal attentions always run torch's SDPA (the name only matters for "interlaced").
+    ``attn_implementation`` names the backend of the interlaced fusion attention ("eager", "sdpa"
+    (default), "triton", "flex_attention"; see ``hf_graph4mm.kernels``); a plain name also reaches the
+    text encoder, which runs "sdpa" under "triton". The MulT baseline's dense cross-modal attentions
+    always run torch's SDPA (the name only matters for "interlaced").
     """
 
     config_class = GsiTConfig
     base_model_prefix = "model"
-    _no_split_modules = ["GsiTLayer"]
+    main_input_name = "text_features"
+    _supports_sdpa = True
+    _supports_flex_attn = True
+    _no_split_modules = ["InterlacedLayer", "CrossModalLayer"]
 
     def get_correct_attn_implementation(
         self, requested_attention: str | None, is_init_check: bool = False
@@ -128,18 +124,12 @@ class GsiTPreTrainedModel(ShareableModelMixin, PreTrainedModel):
         return name
 
     def set_attn_implementation(self, attn_implementation: str | dict, allow_all_kernels: bool = False):
-        """Switch the fusion attention backend (and the text encoder's matching one)."""
-        if isinstance(attn_implementation, dict):
-            if set(attn_implementation) - {""}:
-                raise ValueError(
-                    f"GsiT takes one attention implementation for the whole model; got keys {sorted(attn_implementation)}"
-                )
-            attn_implementation = attn_implementation[""]
-        name = self.get_correct_attn_implementation(attn_implementation)
-        self.config._attn_implementation_internal = name
-        text_encoder = self.get_text_encoder()
-        if text_encoder is not None:
-            text_encoder.set_attn_implementation(TEXT_ENCODER_ATTENTION[name])
+        """Switch the fusion attention backend; a plain name also switches the text encoder (to sdpa under
+        "triton"), a dict ``{"": ..., "text_encoder_config": ...}`` targets parts."""
+        if isinstance(attn_implementation, str):
+            attn_implementation = attn_implementation_per_part(self.config, attn_implementation)
+        super().set_attn_implementation(attn_implementation, allow_all_kernels)
+        refresh_attention_backends(self)
 
     def get_text_encoder(self) -> PreTrainedModel | None:
         """The BERT-style text encoder, or None when the model takes text features."""
@@ -170,10 +160,7 @@ class GsiTModel(GsiTPreTrainedModel):
         super().__init__(config)
         self.text_encoder = None
         if config.text_encoder_config is not None:
-            self.text_encoder = AutoModel.from_config(
-                config.text_encoder_config,
-                attn_implementation=TEXT_ENCODER_ATTENTION[config._attn_implementation],
-            )
+            self.text_encoder = AutoModel.from_config(config.text_encoder_config)
         self.projections = nn.ModuleDict(
             {
                 m: GsiTModalityProjection(config.feature_dims[m], config.hidden_size, config.kernel_sizes[m])
@@ -227,6 +214,8 @@ class GsiTModel(GsiTPreTrainedModel):
         audio_mask: torch.Tensor | None = None,
         vision_mask: torch.Tensor | None = None,
         return_sequences: bool = True,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> GsiTModelOutput | tuple:
         """Fuse one batch.
@@ -239,42 +228,42 @@ class GsiTModel(GsiTPreTrainedModel):
             return_sequences: False computes only ``fused_representation`` (what a head reads; the
                 ``*_hidden_state`` fields are then None), skipping the last self-pass layer's work
                 on every other step, as ``logits_to_keep`` does for an LM.
+            output_attentions, output_hidden_states: also return every layer's attention probabilities /
+                hidden states (default: the config's), named per pass (see :class:`GsiTModelOutput`).
         """
+        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = (
+            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        )
         text_features, text_lengths, text_mask = self._text_inputs(
             text_features, input_ids, attention_mask, token_type_ids, text_lengths, text_mask
         )
         features = {"text": text_features, "audio": audio_features, "vision": vision_features}
-        given_lengths = {"text": text_lengths, "audio": audio_lengths, "vision": vision_lengths}
-        given_masks = {"text": text_mask, "audio": audio_mask, "vision": vision_mask}
-        dims = self.config.feature_dims
-        for m in MODALITIES:
-            if features[m] is None:
-                raise ValueError(f"{m}_features is missing: GsiT needs text, audio and vision inputs")
-            if features[m].dim() != 3 or features[m].shape[-1] != dims[m]:
-                raise ValueError(
-                    f"{m}_features must be [batch, time, {dims[m]}] ({m}_dim in the config), "
-                    f"got {list(features[m].shape)}"
-                )
-        batch_sizes = {m: features[m].shape[0] for m in MODALITIES}
-        if len(set(batch_sizes.values())) != 1:
-            raise ValueError(f"the modalities disagree on the batch size: {batch_sizes}")
-
-        streams, lengths = {}, {}
-        for m in MODALITIES:
-            real = _real_lengths(m, features[m], given_lengths[m], given_masks[m])
-            streams[m], lengths[m] = self.projections[m](features[m], real)
-        if return_sequences:
-            fused = self.fusion(streams, lengths)
-            last_steps = list(last_real_steps(fused, lengths).values())
-        else:
-            fused = {}
-            last_steps = list(self.fusion(streams, lengths, last_steps_only=True).values())
+        check_features(features, self.config.feature_dims)
+        lengths = real_lengths(
+            features,
+            {"text": text_lengths, "audio": audio_lengths, "vision": vision_lengths},
+            {"text": text_mask, "audio": audio_mask, "vision": vision_mask},
+        )
+        streams = {m: self.projections[m](features[m], lengths.device[m]) for m in MODALITIES}
+        lengths = lengths.after_conv(self.config.kernel_sizes)
+        fused = self.fusion(
+            streams,
+            lengths,
+            last_steps_only=not return_sequences,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        sequences = fused.sequences if return_sequences else {}
+        last_steps = lengths.last_steps(sequences) if return_sequences else fused.sequences
         output = GsiTModelOutput(
-            fused_representation=torch.cat(last_steps, dim=-1),
-            text_hidden_state=fused.get("text"),
-            vision_hidden_state=fused.get("vision"),
-            audio_hidden_state=fused.get("audio"),
-            sequence_lengths=torch.stack([lengths[m] for m in MODALITIES], dim=1),
+            fused_representation=torch.cat([last_steps[m] for m in MODALITIES], dim=-1),
+            text_hidden_state=sequences.get("text"),
+            vision_hidden_state=sequences.get("vision"),
+            audio_hidden_state=sequences.get("audio"),
+            sequence_lengths=torch.stack([lengths.device[m] for m in MODALITIES], dim=1),
+            hidden_states=fused.hidden_states,
+            attentions=fused.attentions,
         )
         return output if return_dict is not False else output.to_tuple()
 
@@ -349,27 +338,27 @@ class GsiTForSequenceClassification(GsiTPreTrainedModel):
         audio_mask: torch.Tensor | None = None,
         vision_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
     ) -> GsiTSequenceClassifierOutput | tuple:
         """Inputs as in :meth:`GsiTModel.forward`; ``labels``: ``[batch]`` scores (regression) or class ids."""
+        arguments = locals()
         fused = self.model(
-            text_features=text_features,
-            audio_features=audio_features,
-            vision_features=vision_features,
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            text_lengths=text_lengths,
-            audio_lengths=audio_lengths,
-            vision_lengths=vision_lengths,
-            text_mask=text_mask,
-            audio_mask=audio_mask,
-            vision_mask=vision_mask,
+            **{name: arguments[name] for name in GSIT_INPUT_NAMES},
             return_sequences=False,
-        ).fused_representation
-        logits = self.head(fused)
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        logits = self.head(fused.fused_representation)
         loss = None if labels is None else self._loss(logits, labels)
-        output = GsiTSequenceClassifierOutput(loss=loss, logits=logits, fused_representation=fused)
+        output = GsiTSequenceClassifierOutput(
+            loss=loss,
+            logits=logits,
+            fused_representation=fused.fused_representation,
+            hidden_states=fused.hidden_states,
+            attentions=fused.attentions,
+        )
         return output if return_dict is not False else output.to_tuple()
 
 

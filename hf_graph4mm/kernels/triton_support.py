@@ -1,21 +1,10 @@
-"""What the Triton kernels share: accumulation dtype, ``tl.dot`` precision, the device check and
-the once-per-process fallback warning."""
+"""What the Triton kernels share: accumulation dtype, ``tl.dot`` precision and the device check."""
 
 from __future__ import annotations
 
 import os
-import warnings
 
 import torch
-
-_warned: set[str] = set()
-
-
-def warn_once(topic: str, message: str) -> None:
-    """A ``UserWarning`` the first time ``topic`` comes up in this process (fallbacks announce themselves)."""
-    if topic not in _warned:
-        _warned.add(topic)
-        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def check_device(tensor: torch.Tensor) -> None:

@@ -25,8 +25,10 @@ import torch
 import triton
 import triton.language as tl
 
-from .interlaced_sdpa import interlaced_attention_sdpa
-from .triton_common import check_device, compute_dtype, dot_precision, warn_once
+from ..fallback import warn_once
+from ..triton_support import check_device, compute_dtype, dot_precision
+from .layout import InterlacedLayout
+from .sdpa import interlaced_attention_sdpa
 
 MAX_HEAD_DIM = 128
 
@@ -273,20 +275,16 @@ class InterlacedAttentionFunction(torch.autograd.Function):
     """autograd wrapper; inputs ``[batch, heads, T, head_dim]``, ``key_padding_mask [batch, T]`` or None."""
 
     @staticmethod
-    def forward(ctx, query, key, value, segment_lengths, pattern, key_padding_mask, scaling):
+    def forward(ctx, query, key, value, layout, pattern, scaling):
         query, key, value = (t.contiguous() for t in (query, key, value))
         batch, heads, seq_len, head_dim = query.shape
         block = block_size()
         device = query.device
-        tables = _device_tables(tuple(segment_lengths), tuple(pattern), block, device)
+        tables = _device_tables(layout.segment_lengths, tuple(pattern), block, device)
         query_blocks = tables["query_blocks"]
         accumulate_dtype = compute_dtype(query.dtype)
-        has_kpm = key_padding_mask is not None
-        kpm = (
-            key_padding_mask.contiguous().to(torch.uint8)
-            if has_kpm
-            else query.new_zeros(1, dtype=torch.uint8)
-        )
+        has_kpm = layout.key_padding_mask is not None
+        kpm = layout.cached(("triton_key_mask", device), lambda: _key_mask_bytes(layout, device))
         scale = torch.tensor([scaling], dtype=accumulate_dtype, device=device)
         output = torch.empty_like(query)
         lse = torch.empty((batch, heads, seq_len), dtype=accumulate_dtype, device=device)
@@ -304,7 +302,7 @@ class InterlacedAttentionFunction(torch.autograd.Function):
             )  # fmt: skip
         ctx.save_for_backward(query, key, value, kpm, output, lse, scale, *tables.values())
         ctx.meta = meta
-        ctx.num_segments = len(segment_lengths)
+        ctx.num_segments = len(layout.segment_lengths)
         return output
 
     @staticmethod
@@ -323,36 +321,39 @@ class InterlacedAttentionFunction(torch.autograd.Function):
                 segments, pattern, query_blocks, key_blocks, num_key_blocks,
                 heads, seq_len, head_dim, NUM_SEGMENTS=ctx.num_segments, **ctx.meta,
             )  # fmt: skip
-        return grad_query, grad_key, grad_value, None, None, None, None
+        return grad_query, grad_key, grad_value, None, None, None
+
+
+def _key_mask_bytes(layout: InterlacedLayout, device) -> torch.Tensor:
+    """The key padding mask as the kernels read it (uint8), or a one-byte placeholder without one."""
+    if layout.key_padding_mask is None:
+        return torch.zeros(1, dtype=torch.uint8, device=device)
+    return layout.key_padding_mask.contiguous().to(torch.uint8)
 
 
 def interlaced_attention_triton_kernel(
     query: torch.Tensor,
     key: torch.Tensor,
     value: torch.Tensor,
-    segment_lengths: Sequence[int],
+    layout: InterlacedLayout,
     pattern: tuple[int, ...],
-    key_padding_mask: torch.Tensor | None,
     scaling: float,
 ) -> torch.Tensor:
     """The fused kernels (no dropout). Shapes as in ``interlaced_attention``."""
-    return InterlacedAttentionFunction.apply(
-        query, key, value, tuple(segment_lengths), tuple(pattern), key_padding_mask, scaling
-    )
+    return InterlacedAttentionFunction.apply(query, key, value, layout, tuple(pattern), scaling)
 
 
 def interlaced_attention_triton(
     query: torch.Tensor,
     key: torch.Tensor,
     value: torch.Tensor,
-    segment_lengths: Sequence[int],
+    layout: InterlacedLayout,
     pattern: tuple[int, ...],
-    key_padding_mask: torch.Tensor | None = None,
     scaling: float | None = None,
     dropout_p: float = 0.0,
     query_segment_lengths: Sequence[int] | None = None,
 ) -> torch.Tensor:
-    """The "triton" backend: same contract and numbers as :func:`~.interlaced.interlaced_attention_eager`.
+    """The "triton" backend: same contract and numbers as :func:`~.eager.interlaced_attention_eager`.
 
     Falls back to sdpa (one-time ``UserWarning``, results unchanged) with ``dropout_p > 0`` (the
     kernels have no in-kernel dropout: at eval time, and with dropout 0, they run), heads wider
@@ -361,11 +362,11 @@ def interlaced_attention_triton(
     without a warning: the kernel's block tables assume every query, and a few rows gain nothing from it.
     """
     check_device(query)
-    if query_segment_lengths is not None and tuple(query_segment_lengths) != tuple(segment_lengths):
+    if query_segment_lengths is not None and tuple(query_segment_lengths) != layout.segment_lengths:
         return interlaced_attention_sdpa(
-            query, key, value, segment_lengths, pattern, key_padding_mask, scaling=scaling,
-            dropout_p=dropout_p, query_segment_lengths=query_segment_lengths,
-        )
+            query, key, value, layout, pattern, scaling=scaling, dropout_p=dropout_p,
+            query_segment_lengths=query_segment_lengths,
+        )  # fmt: skip
     head_dim = query.shape[-1]
     if dropout_p > 0.0 or head_dim > MAX_HEAD_DIM or value.shape[-1] != head_dim:
         warn_once(
@@ -375,10 +376,6 @@ def interlaced_attention_triton(
             f"(value {value.shape[-1]}): using sdpa (call model.eval() or set the attention dropout to 0 "
             "to run the kernel)",
         )
-        return interlaced_attention_sdpa(
-            query, key, value, segment_lengths, pattern, key_padding_mask, scaling=scaling, dropout_p=dropout_p
-        )
+        return interlaced_attention_sdpa(query, key, value, layout, pattern, scaling=scaling, dropout_p=dropout_p)
     scaling = 1.0 / math.sqrt(head_dim) if scaling is None else scaling
-    return interlaced_attention_triton_kernel(
-        query, key, value, segment_lengths, pattern, key_padding_mask, scaling
-    )
+    return interlaced_attention_triton_kernel(query, key, value, layout, pattern, scaling)

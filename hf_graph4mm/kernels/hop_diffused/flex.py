@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from .flex_common import flex_attention_call, flex_fallback_reason, warn_flex_fallback
-from .hop_diffused_sdpa import hop_diffused_attention_sdpa
-from .primitives import diffusion_weights
+from ..flex_support import flex_attention_call, flex_fallback_reason, warn_flex_fallback
+from .diffusion import diffusion_weights
+from .sdpa import hop_diffused_attention_sdpa
 
 
 def hop_diffused_attention_flex(
@@ -22,12 +22,15 @@ def hop_diffused_attention_flex(
     alpha: float,
     num_steps: int,
     scaling: float | None = None,
+    row_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Same contract and numbers as :func:`~.hop_diffused.hop_diffused_attention_eager`."""
+    """Same contract and numbers as :func:`~.eager.hop_diffused_attention_eager`."""
     reason = flex_fallback_reason((query, key, value))
     if reason is not None:
         warn_flex_fallback("hop_diffused", reason)
-        return hop_diffused_attention_sdpa(query, key, value, adjacency, alpha, num_steps, scaling=scaling)
+        return hop_diffused_attention_sdpa(
+            query, key, value, adjacency, alpha, num_steps, scaling=scaling, row_mask=row_mask
+        )
     from torch.nn.attention.flex_attention import create_block_mask
 
     batch, _, nodes, _ = query.shape
@@ -37,7 +40,9 @@ def hop_diffused_attention_flex(
 
     block_mask = create_block_mask(mask_mod, batch, None, nodes, nodes, device=query.device)
     weights = diffusion_weights(alpha, num_steps)
-    keep_row = adjacency.any(dim=-1)[:, None, :, None]
+    if row_mask is None:
+        row_mask = adjacency.any(dim=-1)
+    keep_row = row_mask[:, None, :, None]
     hop_value, output = value, weights[0] * value
     for theta in weights[1:]:
         hop_value = flex_attention_call(query, key, hop_value, block_mask, scale=scaling)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .primitives import dropout_keep
+from ..dropout import dropout_keep
 
 # scores per chunk: 2^20 float32 entries (4 MB), about what a core's share of cache holds
 CHUNK_ELEMENTS = 1 << 20
@@ -86,7 +86,7 @@ def dropped_attention(
 ) -> torch.Tensor:
     """``dropout(softmax(scaling q k^T over real keys)) @ value``, training-mode dropout ``dropout_p``.
 
-    The dropout draw is one :func:`~.primitives.dropout_keep` of shape ``[batch * heads, T_q, T_k]``,
+    The dropout draw is one :func:`~hf_graph4mm.kernels.dropout.dropout_keep` of shape ``[batch * heads, T_q, T_k]``,
     taken first (so a test can re-draw it from the same seed).
 
     Args:

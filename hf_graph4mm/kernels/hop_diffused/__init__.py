@@ -7,36 +7,28 @@ computed iteratively (Z_0 = V, Z_{i+1} = A Z_i): O(K N^2 d), never a matrix powe
 A row with no allowed key at all (a padded node: real nodes have self-loops) is not
 part of the graph, so its whole output row is zero, the i = 0 term included.
 
-This module holds the eager reference, the functional entry point and the core's
-backend table (:class:`HopDiffusedAttentionInterface`).
+One file per backend (``eager``, ``sdpa``, ``triton``, ``flex``); this package holds the
+core's backend table (:class:`HopDiffusedAttentionInterface`) and the checked functional API.
+Every backend takes ``(query, key, value, adjacency, alpha, num_steps, scaling=None,
+row_mask=None)``; ``row_mask`` is ``adjacency.any(-1)`` when the caller already has it.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from .hop_diffused_sdpa import hop_diffused_attention_sdpa
-from .interface import AttentionCoreInterface
-from .primitives import diffuse, diffusion_weights, masked_attention_probs
+from ..registry import AttentionCoreInterface
+from .diffusion import diffusion_weights
+from .eager import hop_diffused_attention_eager
+from .sdpa import hop_diffused_attention_sdpa
 
-
-def hop_diffused_attention_eager(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    adjacency: torch.Tensor,
-    alpha: float,
-    num_steps: int,
-    scaling: float | None = None,
-) -> torch.Tensor:
-    """The dense reference. Shapes as in :func:`hop_diffused_attention`."""
-    scaling = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
-    probs = masked_attention_probs(query, key, adjacency[:, None], scaling)
-    output = diffuse(probs, value, diffusion_weights(alpha, num_steps))
-    row_has_edge = adjacency.any(dim=-1)[:, None, :, None]
-    return torch.where(row_has_edge, output, torch.zeros_like(output))
+__all__ = [
+    "HopDiffusedAttentionInterface",
+    "diffusion_weights",
+    "hop_diffused_attention",
+    "hop_diffused_attention_eager",
+    "hop_diffused_attention_sdpa",
+]
 
 
 class HopDiffusedAttentionInterface(AttentionCoreInterface):
@@ -46,8 +38,8 @@ class HopDiffusedAttentionInterface(AttentionCoreInterface):
     _global_mapping = {
         "eager": hop_diffused_attention_eager,
         "sdpa": hop_diffused_attention_sdpa,
-        "triton": ".triton_hop_diffused:hop_diffused_attention_triton",
-        "flex_attention": ".flex_hop_diffused:hop_diffused_attention_flex",
+        "triton": ".hop_diffused.triton:hop_diffused_attention_triton",
+        "flex_attention": ".hop_diffused.flex:hop_diffused_attention_flex",
     }
 
 

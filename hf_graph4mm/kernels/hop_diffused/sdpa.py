@@ -1,17 +1,25 @@
-"""Hop-Diffused Attention as one autograd Function with a hand-written backward (the "sdpa" backend's
-dense paths).
+"""Hop-Diffused Attention's "sdpa" backend: the fastest exact form for each graph size.
 
-Written as plain torch ops, autograd spends about as long on elementwise passes (the score scale, the
-mask's backward, the identity and weight terms, the zeroing of rows without edges) as on the small
-batched products themselves. This Function keeps the products, edits scores and probabilities in
-place, and folds the row zeroing into the ``i = 0`` term. Two forms, the same numbers:
+``A Z`` is one SDPA call with ``Z`` as the value and the adjacency as the boolean mask, so the K
+diffusion steps can be K calls ("sdpa-per-hop"): ``A`` is never materialised, memory ``O(N d)``. But
+each call recomputes ``q k^T`` and the softmax; for the subgraphs Graph4MM uses (5-128 nodes) ``A``
+is small, and forming it once is faster on every device measured (benchmarks/attention.py). So:
 
-* "operator", for graphs with fewer nodes than the value is wide: ``calA = sum_i theta_i P^i`` formed
-  once by Horner's rule and applied to the value once (``(K-1) N^3 + N^2 d`` multiply-adds against
-  ``K N^2 d``), the identity terms put on the diagonal (``N`` entries, not ``N^2``);
-* "hops": ``Z_0 = v``, ``Z_{i+1} = P Z_i``, ``out = sum_i theta_i Z_i`` (the eager reference's order).
+* ``nodes <= DENSE_NODES_LIMIT``: "probs-once", one autograd Function (:class:`DiffusedAttention`)
+  with a hand-written backward. Written as plain torch ops, autograd spends about as long on
+  elementwise passes (the score scale, the mask's backward, the identity and weight terms, the
+  zeroing of rows without edges) as on the small batched products; the Function keeps the products,
+  edits scores and probabilities in place, and folds the row zeroing into the ``i = 0`` term. Two
+  forms, the same numbers:
 
-Per batch x head (``[N, N]`` matrices, ``[N, d]`` value and hops):
+  - "operator", for graphs with fewer nodes than the value is wide: ``calA = sum_i theta_i P^i``
+    formed once by Horner's rule and applied to the value once (``(K-1) N^3 + N^2 d`` multiply-adds
+    against ``K N^2 d``), the identity terms put on the diagonal (``N`` entries, not ``N^2``);
+  - "hops": ``Z_0 = v``, ``Z_{i+1} = P Z_i``, ``out = sum_i theta_i Z_i`` (the eager reference's order).
+
+* larger graphs: "sdpa-per-hop".
+
+Per batch x head of the Function (``[N, N]`` matrices, ``[N, d]`` value and hops):
 
     P = softmax(scaling q k^T) over the graph's edges; rows without an edge: 0
     operator  F_{K-1} = theta_K P + theta_{K-1} I;  F_j = P F_{j+1} + theta_j I;  out = F_0 v
@@ -22,53 +30,87 @@ Per batch x head (``[N, N]`` matrices, ``[N, d]`` value and hops):
     both      grad_S = softmax backward of grad_P;  grad_q = scaling grad_S k;  grad_k = scaling grad_S^T q
 
 The ``theta_0`` term is kept only on rows with an edge, so such a row's output is zero, as in eager.
+:func:`sdpa_path` names the path a shape takes (the benchmark table prints it).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 
-from .primitives import masked_attention_probs
+from ..softmax import masked_attention_probs
+from .diffusion import diffusion_weights, horner_operator
 
+DENSE_NODES_LIMIT = 512
 OPERATOR, HOPS = "operator", "hops"
 
 
-def horner_operator(
-    probs: torch.Tensor, weights: list[float], last_diagonal: torch.Tensor | float | None = None
-) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """``sum_i weights[i] probs^i`` by Horner's rule: ``(operator, right factors)``.
+def dense_form(nodes: int, value_dim: int) -> str:
+    """The dense path's form: "operator" for graphs with fewer nodes than the value is wide, else "hops"."""
+    return OPERATOR if nodes < value_dim else HOPS
+
+
+def sdpa_path(nodes: int, head_dim: int | None = None) -> str:
+    """Which computation :func:`hop_diffused_attention_sdpa` runs for ``nodes`` nodes and heads ``head_dim`` wide:
+    "probs-once (operator)", "probs-once (hops)" or "sdpa-per-hop" (without ``head_dim``: "probs-once", the
+    family)."""
+    if nodes > DENSE_NODES_LIMIT:
+        return "sdpa-per-hop"
+    if head_dim is None:
+        return "probs-once"
+    return f"probs-once ({dense_form(nodes, head_dim)})"
+
+
+def hop_diffused_attention_sdpa(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    adjacency: torch.Tensor,
+    alpha: float,
+    num_steps: int,
+    scaling: float | None = None,
+    row_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Same contract and numbers as :func:`~.eager.hop_diffused_attention_eager`.
 
     Args:
-        probs: ``[batch, N, N]``.
-        weights: ``theta_0..theta_K``.
-        last_diagonal: the ``theta_0 I`` term's diagonal, ``[batch, N]`` or a number (default
-            ``weights[0]``): a per-row diagonal removes the ``i = 0`` term from chosen rows.
+        query, key, value: ``[batch, heads, nodes, head_dim]``.
+        adjacency: ``[batch, nodes, nodes]`` bool, True where the row node may attend the column node.
+        row_mask: ``[batch, nodes]``, ``adjacency.any(-1)`` when the caller has it already (None: computed).
 
     Returns:
-        The operator ``[batch, N, N]`` (a new tensor) and the right factors ``F_{j+1}`` of the
-        K-1 products, in the order they were multiplied.
+        ``[batch, heads, nodes, head_dim]``, zero on rows with no allowed entry.
     """
-    diagonal0 = weights[0] if last_diagonal is None else last_diagonal
-    num_steps = len(weights) - 1
-    if num_steps == 0:
-        operator = torch.zeros_like(probs)
-        operator.diagonal(dim1=-2, dim2=-1).add_(diagonal0)
-        return operator, []
-    operator = probs * weights[num_steps]
-    factors = []
-    for step in range(num_steps - 1, -1, -1):
-        if step < num_steps - 1:
-            factors.append(operator)
-            operator = torch.bmm(probs, operator)
-        operator.diagonal(dim1=-2, dim2=-1).add_(diagonal0 if step == 0 else weights[step])
-    return operator, factors
+    weights = diffusion_weights(alpha, num_steps)
+    nodes = query.shape[-2]
+    if row_mask is None:
+        row_mask = adjacency.any(dim=-1)  # [batch, nodes]
+    if nodes <= DENSE_NODES_LIMIT:
+        scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+        form = dense_form(nodes, value.shape[-1])
+        return diffused_attention(query, key, value, adjacency, row_mask, weights, scale, form)
+
+    keep_row = row_mask[:, None, :, None]  # [batch, 1, nodes, 1]
+    # SDPA returns NaN for a fully masked row on some GPU paths. Opening such rows to every key keeps
+    # it finite; their result is zeroed below after every step, which is what the eager reference
+    # computes (an empty row of A is zero), so no padded row leaks into the next hop.
+    attn_mask = (adjacency | ~row_mask[:, :, None])[:, None, :, :]  # [batch, 1, nodes, nodes]
+    hop_value = value
+    output = weights[0] * value
+    for theta in weights[1:]:
+        hop_value = F.scaled_dot_product_attention(query, key, hop_value, attn_mask=attn_mask, scale=scaling)
+        hop_value = torch.where(keep_row, hop_value, torch.zeros_like(hop_value))
+        output = output + theta * hop_value
+    return torch.where(keep_row, output, torch.zeros_like(output))
 
 
 class DiffusedAttention(torch.autograd.Function):
-    """``calA v``; arguments as in :func:`diffused_attention`."""
+    """``calA v``; arguments as in :func:`diffused_attention`. The module docstring gives the math."""
 
     @staticmethod
-    def forward(ctx, query, key, value, adjacency, weights, scaling, form):
+    def forward(ctx, query, key, value, adjacency, row_mask, weights, scaling, form):
         batch, heads, nodes, head_dim = query.shape
         value_dim, flat = value.shape[-1], batch * heads
         training = any(ctx.needs_input_grad[:3])
@@ -79,8 +121,7 @@ class DiffusedAttention(torch.autograd.Function):
         probs = masked_attention_probs(query_flat.view(query.shape), key_flat.view(key.shape), adjacency[:, None], scaling)
         probs = probs.view(flat, nodes, nodes)
         # theta_0 only on rows with an edge: the other rows of P are zero, so their output is too
-        row_has_edge = adjacency.any(dim=-1)  # [batch, nodes]
-        keep = row_has_edge.to(probs.dtype)[:, None, :].expand(batch, heads, nodes).reshape(flat, nodes)
+        keep = row_mask.to(probs.dtype)[:, None, :].expand(batch, heads, nodes).reshape(flat, nodes)
         if form == OPERATOR:
             operator, kept = horner_operator(probs, weights, keep * weights[0])
             output = torch.bmm(operator, value_flat)
@@ -121,7 +162,7 @@ class DiffusedAttention(torch.autograd.Function):
             if ctx.needs_input_grad[1]:
                 grad_key = torch.bmm(grad_scores.transpose(1, 2), query_flat).view(head_shape)
         grad_value = grad_value.view(value_shape) if ctx.needs_input_grad[2] else None
-        return grad_query, grad_key, grad_value, None, None, None, None
+        return grad_query, grad_key, grad_value, None, None, None, None, None
 
 
 def _operator_grad_probs(probs, factors, grad_output, value, last_weight) -> torch.Tensor:
@@ -163,6 +204,7 @@ def diffused_attention(
     key: torch.Tensor,
     value: torch.Tensor,
     adjacency: torch.Tensor,
+    row_mask: torch.Tensor,
     weights: list[float],
     scaling: float,
     form: str,
@@ -173,6 +215,7 @@ def diffused_attention(
         query, key: ``[batch, heads, nodes, head_dim]``, any strides.
         value: ``[batch, heads, nodes, value_dim]``, any strides.
         adjacency: ``[batch, nodes, nodes]`` bool, True where the row node may attend the column node.
+        row_mask: ``[batch, nodes]`` bool, ``adjacency.any(-1)`` (rows outside it come out zero).
         weights: ``theta_0..theta_K`` (:func:`~.primitives.diffusion_weights`).
         scaling: the score scale.
         form: "operator" (sum the hops into one ``N x N`` matrix first) or "hops" (K products with the value).
@@ -182,4 +225,4 @@ def diffused_attention(
     """
     if form not in (OPERATOR, HOPS):
         raise ValueError(f"form must be {OPERATOR!r} or {HOPS!r}, got {form!r}")
-    return DiffusedAttention.apply(query, key, value, adjacency, weights, scaling, form)
+    return DiffusedAttention.apply(query, key, value, adjacency, row_mask, weights, scaling, form)

@@ -14,7 +14,7 @@ import warnings
 
 import torch
 
-from .triton_common import warn_once
+from .fallback import warn_once
 
 
 @functools.cache

@@ -1,13 +1,9 @@
-"""The structure modules applied to a subgraph's node embeddings before the MM-QFormer.
+"""The structure modules applied to a subgraph's node states before the MM-QFormer.
 
-All share one call signature, so the model picks one per subgraph from the config:
-
-    forward(hidden [batch, nodes, dim], node_mask [batch, nodes], adjacency [batch, nodes, nodes],
-            hops [batch, nodes]) -> [batch, nodes, dim]
-
-Padded node slots come out as zeros. Hop-Diffused Attention runs the backend named by
-``config._attn_implementation`` (looked up in this module's own table, never transformers'
-global one), read at every call so ``model.set_attn_implementation`` takes effect at once.
+The model builds one per subgraph at construction (:func:`build_structure_module`); all share one
+call, ``module(hidden, subgraph) -> [batch, nodes, dim]``, with ``hidden [batch, nodes, dim]`` zero
+on padded node slots and ``subgraph`` the modality's :class:`~hf_graph4mm.graph_batch.SubgraphInputs`.
+Padded slots come out zero too.
 """
 
 from __future__ import annotations
@@ -15,8 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...graph_batch import SubgraphInputs
 from ...kernels import HopDiffusedAttentionInterface, diffusion_weights
 
+# This model's own table of backends (never transformers' global one), read when the backend is set.
 HOP_DIFFUSED_ATTENTION_FUNCTIONS = HopDiffusedAttentionInterface()
 
 
@@ -60,15 +58,20 @@ class HopDiffusedAttention(nn.Module):
         self.weight_scale = 1.0 / sum(weights) if config.diffusion_normalize_weights else 1.0
         self.query = nn.Linear(hidden_size, hidden_size)
         self.key = nn.Linear(hidden_size, hidden_size)
+        self.refresh_backend()
+
+    def refresh_backend(self) -> None:
+        """Resolve ``config._attn_implementation`` to this module's attention function (validated once)."""
+        self.backend = self.config._attn_implementation
+        self.attention_function = HOP_DIFFUSED_ATTENTION_FUNCTIONS.get_interface(self.backend)
 
     def _project(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(query, key)``, each ``[batch, nodes, dim]``.
 
         With at least as many node rows as the width, one GEMM against the two weights concatenated
-        (the weights stay two Linear modules: checkpoints unchanged). Below that the concatenation, a
-        ``2 d x d`` copy made again for every call and again for its gradient, outweighs the
-        activations (it raised a B8 x N12 step's peak 19% above the published module's), so the two
-        projections run apart.
+        (the weights stay two Linear modules: checkpoints unchanged). Below that, the concatenation (a
+        ``2 d x d`` copy made for every call and again for its gradient) outweighs the activations, so
+        the two projections run apart.
         """
         rows = hidden.numel() // hidden.shape[-1]
         if rows < hidden.shape[-1]:
@@ -78,25 +81,26 @@ class HopDiffusedAttention(nn.Module):
         query, key = torch.nn.functional.linear(hidden, weight, bias).chunk(2, dim=-1)
         return query, key
 
-    def _diffused_heads(self, hidden: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        """``sum_i theta_i A^i H`` merged back to ``[batch, nodes, dim]``, before the weight renormalisation."""
-        attention = HOP_DIFFUSED_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)
+    def diffuse(self, hidden: torch.Tensor, subgraph: SubgraphInputs) -> torch.Tensor:
+        """``calA H``: ``[batch, nodes, dim]`` -> ``[batch, nodes, dim]`` (zero on padded rows)."""
+        if self.config._attn_implementation != self.backend:  # the config was edited directly
+            self.refresh_backend()
         query, key = self._project(hidden)
         query, key = split_heads(query, self.num_heads), split_heads(key, self.num_heads)
         value = split_heads(hidden, self.num_heads)
-        return merge_heads(attention(query, key, value, adjacency, self.alpha, self.num_steps))
+        diffused = self.attention_function(
+            query, key, value, subgraph.adjacency, self.alpha, self.num_steps, row_mask=subgraph.node_mask
+        )
+        return merge_heads(diffused)
 
-    def diffuse(self, hidden: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        """``calA H``: ``[batch, nodes, dim]`` -> ``[batch, nodes, dim]`` (zero on rows without edges)."""
-        return self._diffused_heads(hidden, adjacency) * self.weight_scale
-
-    def forward(self, hidden, node_mask, adjacency, hops):
-        # H + scale * diffused in one pass over the node states
-        output = torch.add(hidden, self._diffused_heads(hidden, adjacency), alpha=self.weight_scale)
-        # on CPU a host check is free: a batch without padded nodes skips a pass (and its backward)
-        if output.device.type == "cpu" and bool(node_mask.all()):
-            return output
-        return output * node_mask[..., None].to(output.dtype)
+    def forward(self, hidden: torch.Tensor, subgraph: SubgraphInputs) -> torch.Tensor:
+        if subgraph.adjacency is None:
+            raise ValueError(
+                f"{subgraph.modality}_adjacency is required: the {subgraph.modality} subgraph uses "
+                "Hop-Diffused Attention"
+            )
+        # padded rows: zero in, zero diffused (no edge), so zero out
+        return torch.add(hidden, self.diffuse(hidden, subgraph), alpha=self.weight_scale)
 
 
 class HopAwareEmbedding(nn.Module):
@@ -114,16 +118,20 @@ class HopAwareEmbedding(nn.Module):
         reachable = (hops >= 0) & (hops <= self.max_hops)
         return torch.where(reachable, hops, torch.full_like(hops, self.max_hops + 1))
 
-    def forward(self, hidden, node_mask, adjacency, hops):
-        output = hidden + self.hop_embeddings(self.hop_index(hops))
-        return output * node_mask[..., None].to(output.dtype)
+    def forward(self, hidden: torch.Tensor, subgraph: SubgraphInputs) -> torch.Tensor:
+        if subgraph.hops is None:
+            raise ValueError(
+                f"{subgraph.modality}_hops is required: the {subgraph.modality} subgraph uses Hop-Aware embeddings"
+            )
+        output = hidden + self.hop_embeddings(self.hop_index(subgraph.hops))
+        return output * subgraph.node_mask[..., None].to(output.dtype)
 
 
 class NoStructure(nn.Module):
-    """The "none" variant and the ablations: node embeddings pass through unchanged."""
+    """The "none" variant and the ablations: node states pass through unchanged."""
 
-    def forward(self, hidden, node_mask, adjacency, hops):
-        return hidden * node_mask[..., None].to(hidden.dtype)
+    def forward(self, hidden: torch.Tensor, subgraph: SubgraphInputs) -> torch.Tensor:
+        return hidden
 
 
 def build_structure_module(config, enabled: bool) -> nn.Module:

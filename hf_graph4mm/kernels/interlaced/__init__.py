@@ -1,74 +1,39 @@
 """Interlaced attention (GsiT): one shared attention over [text; vision; audio] with a block mask.
 
-Segment ``s`` of the concatenated sequence attends only to segment ``pattern[s]``:
+Segment ``s`` of the concatenated sequence attends only to segment ``pattern[s]``
+(:data:`~.patterns.NAMED_PATTERNS`: forward, backward, self). Blocked entries are -inf before the
+softmax; padded keys are blocked too; a query row with no real key returns zeros.
 
-    forward  (1, 2, 0): text -> vision, vision -> audio, audio -> text
-    backward (2, 0, 1): text -> audio,  vision -> text,  audio -> vision
-    self     (0, 1, 2): each modality to itself
-
-Blocked entries are -inf before the softmax; padded keys are blocked too; a query row
-with no real key returns zeros.
-
-This module holds the eager reference (block by block: only the allowed
-``T_s x T_pattern[s]`` score blocks are ever formed, never the ``T x T`` matrix), the
-functional entry point and the core's backend table (:class:`InterlacedAttentionInterface`).
+One file per backend (``eager``, ``sdpa``, ``triton``, ``flex``); every backend takes
+``(query, key, value, layout, pattern, scaling=None, dropout_p=0.0, query_segment_lengths=None)``
+with an :class:`~.layout.InterlacedLayout` planned once per forward. This package holds the core's
+backend table (:class:`InterlacedAttentionInterface`) and the checked functional API, which plans a
+layout from a key padding mask.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 
-from .interface import AttentionCoreInterface
-from .interlaced_sdpa import interlaced_attention_sdpa
-from .primitives import (
-    NAMED_PATTERNS,
-    attention_block,
-    concat_segments,
-    interlaced_block_mask,
-    resolve_pattern,
-)
+from ..registry import AttentionCoreInterface
+from .eager import interlaced_attention_eager, interlaced_attention_probs
+from .layout import InterlacedLayout
+from .patterns import NAMED_PATTERNS, interlaced_block_mask, resolve_pattern
+from .sdpa import interlaced_attention_sdpa
 
 __all__ = [
     "NAMED_PATTERNS",
     "InterlacedAttentionInterface",
+    "InterlacedLayout",
     "interlaced_attention",
     "interlaced_attention_eager",
+    "interlaced_attention_probs",
+    "interlaced_attention_sdpa",
     "interlaced_block_mask",
     "resolve_pattern",
 ]
-
-
-def interlaced_attention_eager(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    segment_lengths: Sequence[int],
-    pattern: tuple[int, ...],
-    key_padding_mask: torch.Tensor | None = None,
-    scaling: float | None = None,
-    dropout_p: float = 0.0,
-    query_segment_lengths: Sequence[int] | None = None,
-) -> torch.Tensor:
-    """The reference: an explicit masked softmax per allowed block. Shapes as in :func:`interlaced_attention`."""
-    scaling = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
-    lengths = list(segment_lengths)
-    queries = query.split(lengths if query_segment_lengths is None else list(query_segment_lengths), dim=-2)
-    keys, values = (t.split(lengths, dim=-2) for t in (key, value))
-    outputs = []
-    for query_segment, key_segment in enumerate(pattern):
-        if lengths[key_segment] == 0:
-            outputs.append(query.new_zeros(queries[query_segment].shape[:-1] + value.shape[-1:]))
-            continue
-        allowed = None
-        if key_padding_mask is not None:
-            allowed = key_padding_mask.split(lengths, dim=-1)[key_segment][:, None, None, :]  # broadcast over rows
-        outputs.append(
-            attention_block(queries[query_segment], keys[key_segment], values[key_segment], allowed, scaling, dropout_p)
-        )
-    return concat_segments(outputs)
 
 
 class InterlacedAttentionInterface(AttentionCoreInterface):
@@ -78,8 +43,8 @@ class InterlacedAttentionInterface(AttentionCoreInterface):
     _global_mapping = {
         "eager": interlaced_attention_eager,
         "sdpa": interlaced_attention_sdpa,
-        "triton": ".triton_interlaced:interlaced_attention_triton",
-        "flex_attention": ".flex_interlaced:interlaced_attention_flex",
+        "triton": ".interlaced.triton:interlaced_attention_triton",
+        "flex_attention": ".interlaced.flex:interlaced_attention_flex",
     }
 
 
@@ -140,7 +105,6 @@ def interlaced_attention(
         )
     pattern = resolve_pattern(pattern, len(segment_lengths))
     backend = InterlacedAttentionInterface().get_interface(implementation)
+    layout = InterlacedLayout.from_key_padding_mask(segment_lengths, key_padding_mask)
     extra = {} if query_segment_lengths is None else {"query_segment_lengths": query_lengths}
-    return backend(
-        query, key, value, segment_lengths, pattern, key_padding_mask, scaling=scaling, dropout_p=dropout_p, **extra
-    )
+    return backend(query, key, value, layout, pattern, scaling=scaling, dropout_p=dropout_p, **extra)

@@ -24,9 +24,10 @@ import torch
 import triton
 import triton.language as tl
 
-from .hop_diffused_sdpa import hop_diffused_attention_sdpa
-from .primitives import diffusion_weights
-from .triton_common import check_device, compute_dtype, dot_precision, warn_once
+from ..fallback import warn_once
+from ..triton_support import check_device, compute_dtype, dot_precision
+from .diffusion import diffusion_weights
+from .sdpa import hop_diffused_attention_sdpa
 
 MAX_NODES = 128
 MAX_HEAD_DIM = 128
@@ -257,8 +258,10 @@ def hop_diffused_attention_triton(
     alpha: float,
     num_steps: int,
     scaling: float | None = None,
+    row_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The "triton" backend: same contract and numbers as :func:`~.hop_diffused.hop_diffused_attention_eager`.
+    """The "triton" backend: same contract and numbers as :func:`~.eager.hop_diffused_attention_eager`
+    (the kernel finds the rows without an edge itself: ``row_mask`` is only passed on to a fallback).
 
     Falls back to sdpa for graphs the one-program kernel cannot hold (more than ``MAX_NODES``
     nodes, heads wider than ``MAX_HEAD_DIM``, value heads of another width).
@@ -272,6 +275,8 @@ def hop_diffused_attention_triton(
             f"(the same for value); got {nodes} nodes, head_dim {head_dim} (value {value.shape[-1]}): "
             "using sdpa for such graphs",
         )
-        return hop_diffused_attention_sdpa(query, key, value, adjacency, alpha, num_steps, scaling=scaling)
+        return hop_diffused_attention_sdpa(
+            query, key, value, adjacency, alpha, num_steps, scaling=scaling, row_mask=row_mask
+        )
     scaling = 1.0 / math.sqrt(head_dim) if scaling is None else scaling
     return hop_diffused_attention_triton_kernel(query, key, value, adjacency, alpha, num_steps, scaling)

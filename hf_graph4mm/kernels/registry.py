@@ -4,10 +4,11 @@ Each attention core (hop-diffused, interlaced, the Q-Former's key-masked attenti
 one subclass of :class:`AttentionCoreInterface` next to its eager reference. The class-wide
 ``_global_mapping`` is that core's own table, never transformers' ``ALL_ATTENTION_FUNCTIONS``:
 a "triton" entry there would leak into the OPT/CLIP/BERT sub-models. A model layer keeps a
-local instance and asks it for ``config._attn_implementation``:
+local instance and resolves ``config._attn_implementation`` when the backend is set (at
+construction and by ``set_attn_implementation``), not at every call:
 
     HOP_DIFFUSED_FUNCTIONS = HopDiffusedAttentionInterface()      # in the layer's module
-    attention = HOP_DIFFUSED_FUNCTIONS.get_interface(config._attn_implementation)
+    self.attention_function = HOP_DIFFUSED_FUNCTIONS.get_interface(config._attn_implementation)
 
 Entries are functions, or ``".module:function"`` strings (relative to this package) that are
 imported the first time they are asked for: the Triton and flex backends stay lazy and this
@@ -107,8 +108,3 @@ def _core(core: str) -> type[AttentionCoreInterface]:
 def get_backend(core: str, name: str) -> Callable:
     """The function implementing ``core`` with backend ``name`` (the functional API's lookup)."""
     return _core(core)().get_interface(name)
-
-
-def register_backend(core: str, name: str, function: Callable) -> None:
-    """Make ``function`` the ``name`` backend of the attention ``core`` (all instances)."""
-    _core(core).register(name, function)
