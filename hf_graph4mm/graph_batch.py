@@ -32,18 +32,26 @@ GRAPH_INPUT_NAMES = (
 
 
 def require(condition: bool, message: Callable[[], str]) -> None:
-    """Raise ``ValueError(message())`` unless ``condition`` (a bool, or a shape comparison while traced)."""
-    torch._check_with(ValueError, condition, message)
+    """Raise ``ValueError(message())`` unless ``condition`` holds (a shape or dtype check).
 
-
-def require_all(condition: torch.Tensor, message: Callable[[], str]) -> None:
-    """Raise ``ValueError(message())`` unless every entry of the bool tensor ``condition`` holds.
-
-    Inside a graph traced by ``torch.compile`` / ``torch.export`` the check becomes a runtime
-    assertion (its message is then the compiler's), so validation never breaks tracing.
+    While traced by ``torch.compile`` / ``torch.export``, a shape comparison may be symbolic: it then
+    becomes a guard the compiler records (``torch._check``).
     """
     if torch.compiler.is_compiling():
-        torch._check_tensor_all(condition)
+        torch._check(condition)
+    elif not condition:
+        raise ValueError(message())
+
+
+def require_all(condition: torch.Tensor, message: Callable[[], str], summary: str) -> None:
+    """Raise ``ValueError(message())`` unless every entry of the bool tensor ``condition`` holds.
+
+    Inside a graph traced by ``torch.compile`` / ``torch.export`` the check becomes an assertion in the
+    graph that fails at run time with ``summary`` (``message`` may read tensor values, which a traced
+    graph cannot), so validation neither breaks nor splits the graph.
+    """
+    if torch.compiler.is_compiling():
+        torch._assert_async(condition.all(), summary)
     elif not bool(condition.all()):
         raise ValueError(message())
 
@@ -106,9 +114,17 @@ class SubgraphInputs:
                 f"got {adjacency.dtype} {list(adjacency.shape)}",
             )
             padded_edges = adjacency & ~(node_mask[:, :, None] & node_mask[:, None, :])
-            require_all(~padded_edges, lambda: _first_edge_message(prefix, padded_edges, "touching a padded node slot"))
+            require_all(
+                ~padded_edges,
+                lambda: _first_edge_message(prefix, padded_edges, "touching a padded node slot"),
+                f"{prefix}_adjacency has an edge touching a padded node slot",
+            )
             self_loops = adjacency.diagonal(dim1=1, dim2=2)
-            require_all(self_loops == node_mask, lambda: _missing_self_loop_message(prefix, self_loops, node_mask))
+            require_all(
+                self_loops == node_mask,
+                lambda: _missing_self_loop_message(prefix, self_loops, node_mask),
+                f"{prefix}_adjacency lacks the self-loop of a real node (or has one on a padded slot)",
+            )
         hops = self.hops
         if hops is not None:
             require(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import torch
 
@@ -42,6 +41,10 @@ class InterlacedLayout:
         self.segment_lengths = tuple(int(length) for length in self.segment_lengths)
         if not self.segment_lacks_key:
             self.segment_lacks_key = (False,) * len(self.segment_lengths)
+        # each segment's [batch, T_s] slice of the key padding mask (views; None without a mask)
+        self.segment_key_masks: tuple[torch.Tensor | None, ...] = (None,) * len(self.segment_lengths)
+        if self.key_padding_mask is not None:
+            self.segment_key_masks = tuple(self.key_padding_mask.split(list(self.segment_lengths), dim=-1))
 
     @classmethod
     def from_key_padding_mask(
@@ -91,13 +94,6 @@ class InterlacedLayout:
     @property
     def batch(self) -> int:
         return self.key_padding_mask.shape[0]
-
-    @cached_property
-    def segment_key_masks(self) -> tuple[torch.Tensor | None, ...]:
-        """Each segment's ``[batch, T_s]`` slice of the key padding mask (None without one)."""
-        if self.key_padding_mask is None:
-            return (None,) * len(self.segment_lengths)
-        return tuple(self.key_padding_mask.split(list(self.segment_lengths), dim=-1))
 
     def cached(self, key: Hashable, build: Callable[[], object]) -> object:
         """``build()`` the first time ``key`` is asked for on this layout, the same object afterwards."""

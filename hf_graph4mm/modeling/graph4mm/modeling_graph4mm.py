@@ -350,7 +350,11 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             return inputs_embeds, None, None
         expected, counts = self.config.num_query_tokens, placeholders.sum(dim=1)
         allowed = (counts == expected) | (counts == 0) if continuing else counts == expected
-        require_all(allowed, lambda: _placeholder_count_message(counts, allowed, expected, self.config.image_token_id))
+        require_all(
+            allowed,
+            lambda: _placeholder_count_message(counts, allowed, expected, self.config.image_token_id),
+            f"a sample of input_ids does not hold num_query_tokens = {expected} <image> placeholders",
+        )
         query_embeds, image_embeds = self.get_query_embeddings(graph, inputs_embeds.shape[0])
         query_embeds = query_embeds.to(inputs_embeds.dtype)
         inputs_embeds = inputs_embeds.masked_scatter(placeholders[..., None], query_embeds)
@@ -436,11 +440,28 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         return output if return_dict is not False else output.to_tuple()
 
     # -- generation ---------------------------------------------------------------------------------
-    def prepare_inputs_for_generation(self, *args, is_first_iteration: bool | None = False, **kwargs):
+    def prepare_inputs_for_generation(
+        self,
+        input_ids: torch.Tensor,
+        next_sequence_length: int | None = None,
+        cache=None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        is_first_iteration: bool | None = False,
+        **kwargs,
+    ):
         """transformers' preparation; the graph inputs go with the prefill step only (and every step
         without a cache), where the prompt's placeholders are."""
         graph = {name: kwargs.pop(name) for name in GRAPH_INPUT_NAMES if name in kwargs}
-        model_inputs = super().prepare_inputs_for_generation(*args, is_first_iteration=is_first_iteration, **kwargs)
+        model_inputs = super().prepare_inputs_for_generation(
+            input_ids,
+            next_sequence_length=next_sequence_length,
+            cache=cache,
+            attention_mask=attention_mask,
+            inputs_embeds=inputs_embeds,
+            is_first_iteration=is_first_iteration,
+            **kwargs,
+        )
         if is_first_iteration or not kwargs.get("use_cache", True):
             model_inputs.update(graph)
         return model_inputs

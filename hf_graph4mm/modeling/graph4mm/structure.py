@@ -71,10 +71,11 @@ class HopDiffusedAttention(nn.Module):
         With at least as many node rows as the width, one GEMM against the two weights concatenated
         (the weights stay two Linear modules: checkpoints unchanged). Below that, the concatenation (a
         ``2 d x d`` copy made for every call and again for its gradient) outweighs the activations, so
-        the two projections run apart.
+        the two projections run apart. A traced graph (torch.compile / torch.export) always runs them apart:
+        the choice would tie the graph to the batch size, and the compiler schedules the GEMMs itself.
         """
         rows = hidden.numel() // hidden.shape[-1]
-        if rows < hidden.shape[-1]:
+        if torch.compiler.is_compiling() or rows < hidden.shape[-1]:
             return self.query(hidden), self.key(hidden)
         weight = torch.cat([self.query.weight, self.key.weight])
         bias = torch.cat([self.query.bias, self.key.bias])

@@ -61,11 +61,10 @@ def check_features(features: dict[str, torch.Tensor | None], dims: dict[str, int
             )
     batch_sizes = {m: features[m].shape[0] for m in MODALITIES}
     for m in MODALITIES:
-        torch._check_with(
-            ValueError,
-            batch_sizes[m] == batch_sizes["text"],
-            lambda: f"the modalities disagree on the batch size: {batch_sizes}",
-        )
+        if torch.compiler.is_compiling():  # a symbolic batch: a guard the compiler records
+            torch._check(batch_sizes[m] == batch_sizes["text"])
+        elif batch_sizes[m] != batch_sizes["text"]:
+            raise ValueError(f"the modalities disagree on the batch size: {batch_sizes}")
 
 
 @dataclass
@@ -75,6 +74,7 @@ class _Candidate:
     lengths: torch.Tensor
     valid: torch.Tensor | None
     problem: str  # what an invalid sample is, worded for the error
+    summary: str = ""  # the same without the sample, for a traced graph's assertion
 
     def message(self, sample: int, length: int) -> str:
         return self.problem.format(sample=sample, length=length)
@@ -92,7 +92,8 @@ def _candidate(name: str, features: torch.Tensor, lengths, mask) -> _Candidate:
         counts = mask.sum(dim=1)
         prefix = torch.arange(time, device=device)[None, :] < counts[:, None]
         problem = f"{name}_mask of sample {{sample}} is not right-padded: real steps must come first, padding last"
-        return _Candidate(counts, (mask == prefix).all(dim=1), problem)
+        summary = f"{name}_mask is not right-padded"
+        return _Candidate(counts, (mask == prefix).all(dim=1), problem, summary)
     if lengths is None:
         return _Candidate(torch.full((batch,), time, dtype=torch.long, device=device), None, "")
     lengths = torch.as_tensor(lengths, device=device)
@@ -101,7 +102,8 @@ def _candidate(name: str, features: torch.Tensor, lengths, mask) -> _Candidate:
             f"{name}_lengths must be an integer tensor of shape [{batch}], got {lengths.dtype} {list(lengths.shape)}"
         )
     problem = f"{name}_lengths[{{sample}}] = {{length}} is outside [0, {time}] (the padded length)"
-    return _Candidate(lengths.long(), (lengths >= 0) & (lengths <= time), problem)
+    summary = f"{name}_lengths holds a length outside [0, padded length]"
+    return _Candidate(lengths.long(), (lengths >= 0) & (lengths <= time), problem, summary)
 
 
 def real_lengths(
@@ -114,10 +116,10 @@ def real_lengths(
             ``[0, time]``, or a malformed lengths tensor (naming the modality and the sample).
     """
     candidates = {m: _candidate(m, features[m], lengths[m], masks[m]) for m in MODALITIES}
-    if torch.compiler.is_compiling():
+    if torch.compiler.is_compiling():  # an assertion in the graph: no host sync, no graph break
         for candidate in candidates.values():
             if candidate.valid is not None:
-                torch._check_tensor_all(candidate.valid)
+                torch._assert_async(candidate.valid.all(), candidate.summary)
         return RealLengths({m: c.lengths for m, c in candidates.items()}, None)
     batch = features["text"].shape[0]
     flags = [c.valid if c.valid is not None else torch.ones(batch, dtype=torch.bool) for c in candidates.values()]

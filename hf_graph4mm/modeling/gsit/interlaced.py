@@ -186,7 +186,8 @@ class InterlacedFusion(torch.nn.Module):
             keep_rows = layout.last_rows()
         passes["self"] = self.self_pass(both, layout, NAMED_PATTERNS["self"], keep_rows, **options)
         if keep_rows is not None:
-            sequences = dict(zip(MODALITIES, passes["self"].rows.split(layout.batch, dim=0)))
+            kept = passes["self"].rows  # [S * batch, 2d], segment-major
+            sequences = dict(zip(MODALITIES, kept.view(len(MODALITIES), layout.batch, -1).unbind(0)))
         else:
             fused = layout.unpack(passes["self"].rows, zero_padding=True)
             sequences = dict(zip(MODALITIES, fused.split(segment_lengths, dim=1)))

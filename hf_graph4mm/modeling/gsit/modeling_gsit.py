@@ -30,22 +30,6 @@ from .interlaced import InterlacedFusion
 from .layers import GsiTModalityProjection
 from .mult import MulTFusion
 
-# The model inputs shared by GsiTModel.forward and GsiTForSequenceClassification.forward.
-GSIT_INPUT_NAMES = (
-    "text_features",
-    "audio_features",
-    "vision_features",
-    "input_ids",
-    "attention_mask",
-    "token_type_ids",
-    "text_lengths",
-    "audio_lengths",
-    "vision_lengths",
-    "text_mask",
-    "audio_mask",
-    "vision_mask",
-)
-
 
 def default_attn_implementation() -> str:
     """GsiT runs "sdpa" unless told otherwise (the fastest exact backend on CPU and GPU alike)."""
@@ -343,9 +327,19 @@ class GsiTForSequenceClassification(GsiTPreTrainedModel):
         return_dict: bool | None = None,
     ) -> GsiTSequenceClassifierOutput | tuple:
         """Inputs as in :meth:`GsiTModel.forward`; ``labels``: ``[batch]`` scores (regression) or class ids."""
-        arguments = locals()
         fused = self.model(
-            **{name: arguments[name] for name in GSIT_INPUT_NAMES},
+            text_features=text_features,
+            audio_features=audio_features,
+            vision_features=vision_features,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            text_lengths=text_lengths,
+            audio_lengths=audio_lengths,
+            vision_lengths=vision_lengths,
+            text_mask=text_mask,
+            audio_mask=audio_mask,
+            vision_mask=vision_mask,
             return_sequences=False,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
