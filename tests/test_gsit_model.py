@@ -8,20 +8,10 @@ from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassificati
 from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification, GsiTModel
 from hf_graph4mm.modeling.gsit.layers import lengths_after_conv
 from hf_graph4mm.testing import GSIT_DIMS, tiny_gsit_config
+from hf_graph4mm.testing import gsit_batch as random_batch
 
 DIMS = GSIT_DIMS
 tiny_config = tiny_gsit_config
-
-
-def random_batch(batch=3, times=(9, 12, 8), seed=0):
-    """Features for (text, audio, vision) with varied real lengths, including one shorter than the audio kernel."""
-    generator = torch.Generator().manual_seed(seed)
-    inputs = {}
-    real_lengths = {"text": [9, 4, 2], "audio": [12, 3, 7], "vision": [8, 1, 5]}  # audio 3 < its kernel 5
-    for m, t in zip(("text", "audio", "vision"), times):
-        inputs[f"{m}_features"] = torch.randn(batch, t, DIMS[m], generator=generator)
-        inputs[f"{m}_lengths"] = torch.tensor(real_lengths[m][:batch]).clamp(max=t)
-    return inputs
 
 
 def pad_more(inputs, extra=(4, 6, 3), seed=1):

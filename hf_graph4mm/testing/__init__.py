@@ -3,10 +3,12 @@
 - :mod:`.tiny`: the tiny tokenizer, backbone configs, image processor and tiny Graph4MM / GsiT
   configs (re-exported here);
 - :mod:`.samples`: small files in the real release formats (the bundled ``sample_data/``);
+- :mod:`.batches`: synthetic model inputs in the batch layout of docs/CONTRACTS.md;
 - :mod:`.synthetic`: the generated structure tasks of the ablation;
 - :mod:`.isolated`: running a script where hf_graph4mm cannot be imported.
 """
 
+from .batches import graph4mm_batch, gsit_batch, random_adjacency, select_sample
 from .isolated import run_without_package
 from .tiny import (
     BOS,
@@ -34,6 +36,10 @@ from .tiny import (
 )
 
 __all__ = [
+    "graph4mm_batch",
+    "gsit_batch",
+    "random_adjacency",
+    "select_sample",
     "BOS",
     "BOS_TOKEN",
     "EOS",
