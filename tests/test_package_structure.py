@@ -103,3 +103,20 @@ def test_no_attention_backend_name_in_signatures_below_the_models():
                 if {"attn_implementation", "implementation"} & set(names):
                     offenders.append(f"{path.name}:{node.name}")
     assert offenders == []
+
+
+def test_a_forward_reaches_each_attention_kernel_through_few_files():
+    """Measured, not declared: the files of ours on the stack when each kernel is entered (and those the
+    kernel itself calls into) stay few, so a reader follows a forward in a handful of files."""
+    import sys
+
+    sys.path.insert(0, str(PACKAGE_DIR.parent))
+    from benchmarks.call_paths import measured_paths
+
+    paths = {path.kernel: path for path in measured_paths()}
+    assert len(paths) == 6  # hop-diffused, key-masked and interlaced; eager and sdpa each
+    for path in paths.values():
+        assert path.frames[0][1].endswith(".forward") and "modeling_" in path.frames[0][0], path
+        assert len(path.files) <= 3 and path.hops <= 6, path
+        if not path.kernel.startswith("interlaced"):  # Graph4MM: forward to the last line of math
+            assert len(path.all_files) <= 5, path.all_files

@@ -216,7 +216,7 @@ def diffused_attention(
         value: ``[batch, heads, nodes, value_dim]``, any strides.
         adjacency: ``[batch, nodes, nodes]`` bool, True where the row node may attend the column node.
         row_mask: ``[batch, nodes]`` bool, ``adjacency.any(-1)`` (rows outside it come out zero).
-        weights: ``theta_0..theta_K`` (:func:`~.primitives.diffusion_weights`).
+        weights: ``theta_0..theta_K`` (:func:`~.diffusion.diffusion_weights`).
         scaling: the score scale.
         form: "operator" (sum the hops into one ``N x N`` matrix first) or "hops" (K products with the value).
 

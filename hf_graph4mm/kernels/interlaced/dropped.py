@@ -3,9 +3,9 @@
     S = scale * q k^T (padded keys masked),  P = softmax(S),  D = P * keep / keep_probability,  out = D v
 
 SDPA on CPU has no fused kernel with dropout; left to autograd, the composition writes and
-keeps whole ``[batch, heads, T_q, T_k]`` float tensors (scores, P, the mask, D). At GsiT's MOSI
-batch 32 they are about 1.7 GB per tensor per step and every pass over them runs at memory speed:
-attention dropout doubled the training step. Here the (batch x head) pairs are processed a few at
+keeps whole ``[batch, heads, T_q, T_k]`` float tensors (scores, P, the mask, D): at MOSI's lengths
+that is gigabytes per step, and every pass over them runs at memory speed. Here the (batch x head)
+pairs are processed a few at
 a time so each chunk's scores stay in cache, and only the boolean ``keep`` and one log-sum-exp per
 query row are kept; the backward recomputes P chunk by chunk, as flash attention does:
 

@@ -16,9 +16,8 @@ Each block takes the faster path for where it runs (:func:`segment_pair_path`):
   float tensors per block; ours draws four mask entries per random word
   (:func:`~hf_graph4mm.kernels.dropout.dropout_keep`). Timings: benchmarks/RESULTS.md.
 
-Without dropout the fused kernel is kept on CPU too: routing MOSI's short blocks (46 text steps
-against 496 vision steps) to two matmuls was measured slower in the model, the strided q/k/v
-views needing copies that SDPA reads in place.
+Without dropout the fused kernel is kept on CPU too: an explicit path would need the strided q/k/v
+head views copied, which SDPA reads in place (benchmarks/attention.py compares the two).
 """
 
 from __future__ import annotations
