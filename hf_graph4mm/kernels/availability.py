@@ -52,8 +52,9 @@ def check_implementation(name: str) -> str:
             cannot run here (the message says why).
     """
     if name not in ATTENTION_IMPLEMENTATIONS:
-        raise ValueError(
-            f"unknown attention implementation {name!r}; valid ones are {', '.join(ATTENTION_IMPLEMENTATIONS)}"
+        raise ValueError(  # begins as transformers words it, so code matching that message still matches
+            f"Specified `attn_implementation=\"{name}\"` is not supported (unknown attention implementation "
+            f"{name!r}); valid ones are {', '.join(ATTENTION_IMPLEMENTATIONS)}"
         )
     reason = _UNAVAILABLE_REASON.get(name, lambda: None)()
     if reason is not None:

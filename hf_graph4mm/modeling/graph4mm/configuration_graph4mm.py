@@ -128,13 +128,11 @@ class Graph4MMConfig(PreTrainedConfig):
         """A plain name reaches every part that supports it, as in transformers: our graph modules and the
         MM-QFormer (``qformer_config``) run it, and so do the backbones (vision encoder, LM, text encoder),
         except that a backbone runs "sdpa" where it has no such backend ("triton": our kernels exist for
-        our modules only). A dict targets parts (``{"": "triton", "text_config": "eager"}``); the
-        MM-QFormer follows ``""`` unless the dict names it.
+        our modules only). A dict changes exactly the parts it names, as in transformers
+        (``{"": "triton", "qformer_config": "sdpa", "text_config": "eager"}``).
         """
         if isinstance(value, str):
             value = self.attn_implementation_per_part(value)
-        elif isinstance(value, dict) and "" in value and "qformer_config" not in value:
-            value = {**value, "qformer_config": value[""]}
         PreTrainedConfig._attn_implementation.fset(self, value)
 
     def attn_implementation_per_part(self, name: str) -> dict[str, str]:

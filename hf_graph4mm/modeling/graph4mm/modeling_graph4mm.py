@@ -47,7 +47,7 @@ from .configuration_graph4mm import Graph4MMConfig
 from .language_inputs import answer_token_loss, is_right_padded, left_align, position_ids_from_mask
 from .node_embeddings import (
     gather_nodes,
-    image_node_vectors,
+    image_node_outputs,
     real_node_rows,
     scatter_nodes,
     text_node_vectors,
@@ -68,6 +68,9 @@ class Graph4MMOutput(ModelOutput):
     query_embeds: ``[batch, num_query_tokens, lm_hidden]`` what was written at the placeholders.
     image_embeds: ``[batch, image_nodes, vision_width]`` the vision encoder's pooled output per image node
         (zeros on padded slots); fed back as the ``image_embeds`` input, it skips the encoder.
+    image_outputs: the vision encoder's whole output (``last_hidden_state``, ``pooler_output``, and hidden
+        states / attentions when its config asks) for the real image nodes, in row-major order of
+        ``image_node_mask``; None when ``image_embeds`` were given or the batch has no image.
     """
 
     loss: torch.Tensor | None = None
@@ -77,6 +80,15 @@ class Graph4MMOutput(ModelOutput):
     attentions: tuple[torch.Tensor, ...] | None = None
     query_embeds: torch.Tensor | None = None
     image_embeds: torch.Tensor | None = None
+    image_outputs: ModelOutput | None = None
+
+
+@dataclass
+class VisionOutputs:
+    """What the vision side produced for a batch (see :class:`Graph4MMOutput`)."""
+
+    image_embeds: torch.Tensor | None = None
+    image_outputs: ModelOutput | None = None
 
 
 def _is_frozen(module: nn.Module) -> bool:
@@ -122,13 +134,14 @@ class Graph4MMPreTrainedModel(ShareableModelMixin, PreTrainedModel):
 
     def set_attn_implementation(self, attn_implementation: str | dict, allow_all_kernels: bool = False):
         """Switch backends: a plain name reaches our modules, the MM-QFormer and the backbones (which run sdpa
-        for "triton"); a dict ``{"": ..., "text_config": ..., "qformer_config": ...}`` targets parts."""
+        for "triton"); a dict ``{"": ..., "qformer_config": ..., "text_config": ...}`` changes exactly the parts
+        it names (``""``: the graph structure modules)."""
         parts = (
             self.config.attn_implementation_per_part(attn_implementation)
             if isinstance(attn_implementation, str)
             else dict(attn_implementation)
         )
-        qformer = parts.pop("qformer_config", parts.get(""))
+        qformer = parts.pop("qformer_config", None)
         super().set_attn_implementation(parts, allow_all_kernels)
         if qformer is not None:  # no PreTrainedModel owns this sub-config: transformers would not set it
             KeyMaskedAttentionInterface().get_interface(qformer)
@@ -246,33 +259,40 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         projected = self.text_node_projection(vectors.to(self.text_node_projection.weight.dtype))
         return self.text_structure(scatter_nodes(projected, rows, text.node_mask), text)
 
-    def _image_vectors(self, image: SubgraphInputs, rows: torch.Tensor | None) -> torch.Tensor:
-        """``[rows, vision_width]`` pooled vision embedding of the chosen image slots: the ``image_embeds``
-        the caller precomputed (a frozen encoder's outputs, see :meth:`encode_images`), else the encoder's."""
+    def _image_vectors(self, image: SubgraphInputs, rows: torch.Tensor | None):
+        """``([rows, vision_width], vision output or None)``: the pooled vision embedding of the chosen image
+        slots, from the ``image_embeds`` the caller precomputed (a frozen encoder's outputs, see
+        :meth:`encode_images`), else from the encoder, whose whole output comes along."""
         if image.image_embeds is not None:
-            return gather_nodes(image.image_embeds, rows)
+            return gather_nodes(image.image_embeds, rows), None
         with torch.set_grad_enabled(torch.is_grad_enabled() and not _is_frozen(self.vision_model)):
-            return image_node_vectors(self.vision_model, gather_nodes(image.pixel_values, rows))
+            outputs = image_node_outputs(self.vision_model, gather_nodes(image.pixel_values, rows))
+        if outputs is None:
+            return image.pixel_values.new_zeros(0, self.config.vision_config.hidden_size), None
+        return outputs.pooler_output, outputs
 
     @torch.no_grad()
     def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """``[images, 3, H, W]`` -> ``[images, vision_width]``: what ``image_embeds`` holds per image node."""
-        return image_node_vectors(self.vision_model, pixel_values)
+        outputs = image_node_outputs(self.vision_model, pixel_values)
+        return pixel_values.new_zeros(0, self.config.vision_config.hidden_size) if outputs is None else outputs.pooler_output
 
-    def get_query_embeddings(self, graph: GraphInputs, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def get_query_embeddings(self, graph: GraphInputs, batch_size: int) -> tuple[torch.Tensor, VisionOutputs]:
         """What goes into the placeholders, and the vision outputs it was made from.
 
         Returns:
-            ``[batch, num_query_tokens, lm_hidden]`` query embeddings, and ``[batch, image_nodes,
-            vision_width]`` pooled vision embeddings per image node (None without images).
+            ``[batch, num_query_tokens, lm_hidden]`` query embeddings, and the vision outputs
+            (:class:`VisionOutputs`).
         """
         graph.check(batch_size, {"text": self.config.max_text_nodes, "image": self.config.max_image_nodes})
         image = graph.image
-        image_rows = None if image is None else real_node_rows(image.node_mask)
-        image_vectors = None if image is None else self._image_vectors(image, image_rows)
-        image_embeds = None if image is None else scatter_nodes(image_vectors, image_rows, image.node_mask)
+        vision, image_rows, image_vectors = VisionOutputs(), None, None
+        if image is not None:
+            image_rows = real_node_rows(image.node_mask)
+            image_vectors, vision.image_outputs = self._image_vectors(image, image_rows)
+            vision.image_embeds = scatter_nodes(image_vectors, image_rows, image.node_mask)
         if self.config.fusion == "concat":
-            return self._concat_image_tokens(image, image_rows, image_vectors, batch_size), image_embeds
+            return self._concat_image_tokens(image, image_rows, image_vectors, batch_size), vision
 
         width, dtype = self.config.qformer_config.hidden_size, self.qformer.query_tokens.dtype
         device = self.language_model.device
@@ -287,7 +307,7 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             image_states = self.image_structure(scatter_nodes(projected, image_rows, image.node_mask), image)
             image_mask = image.node_mask
         queries = self.qformer(text_states, text_mask, image_states, image_mask)
-        return self.language_projection(queries), image_embeds
+        return self.language_projection(queries), vision
 
     def _concat_image_tokens(self, image, rows, vectors, batch_size) -> torch.Tensor:
         """MMGL baseline: ``num_query_tokens_per_image`` LM tokens per image node slot, zeros for empty slots."""
@@ -339,15 +359,20 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
                 or a continuation whose prompt is cached) writes nothing; on a fresh prompt every sample
                 must hold exactly ``num_query_tokens`` placeholders.
 
+        Without graph inputs the step is the LM's alone (a decode step, or a text-only prompt, as LLaVA runs
+        one without ``pixel_values``).
+
         Returns:
-            ``(inputs_embeds, query_embeds or None, image_embeds or None)``.
+            ``(inputs_embeds, query_embeds or None, VisionOutputs)``.
         """
+        if graph.is_empty:
+            return self._text_only_embeds(input_ids, inputs_embeds), None, VisionOutputs()
         placeholders = self._placeholder_mask(input_ids, inputs_embeds)
         if inputs_embeds is None:
             # The placeholder id may lie outside the LM's vocabulary: look up a harmless id instead.
             inputs_embeds = self.get_input_embeddings()(input_ids.masked_fill(placeholders, 0))
-        if continuing and (graph.is_empty or not (torch.compiler.is_compiling() or bool(placeholders.any()))):
-            return inputs_embeds, None, None
+        if continuing and not (torch.compiler.is_compiling() or bool(placeholders.any())):
+            return inputs_embeds, None, VisionOutputs()
         expected, counts = self.config.num_query_tokens, placeholders.sum(dim=1)
         allowed = (counts == expected) | (counts == 0) if continuing else counts == expected
         require_all(
@@ -355,10 +380,23 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             lambda: _placeholder_count_message(counts, allowed, expected, self.config.image_token_id),
             f"a sample of input_ids does not hold num_query_tokens = {expected} <image> placeholders",
         )
-        query_embeds, image_embeds = self.get_query_embeddings(graph, inputs_embeds.shape[0])
+        query_embeds, vision = self.get_query_embeddings(graph, inputs_embeds.shape[0])
         query_embeds = query_embeds.to(inputs_embeds.dtype)
         inputs_embeds = inputs_embeds.masked_scatter(placeholders[..., None], query_embeds)
-        return inputs_embeds, query_embeds, image_embeds
+        return inputs_embeds, query_embeds, vision
+
+    def _text_only_embeds(self, input_ids, inputs_embeds) -> torch.Tensor:
+        if inputs_embeds is not None:
+            return inputs_embeds
+        embeddings = self.get_input_embeddings()
+        if self.config.image_token_id is not None and self.config.image_token_id >= embeddings.num_embeddings:
+            require_all(
+                input_ids != self.config.image_token_id,
+                lambda: "input_ids hold <image> placeholders but no graph inputs were given (text_*, pixel_values "
+                "or image_embeds, image_*): the processor's batch carries both",
+                "input_ids hold <image> placeholders but no graph inputs were given",
+            )
+        return embeddings(input_ids)
 
     # -- forward: training, scoring and every generation step ----------------------------------------
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
@@ -408,11 +446,14 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             pixel_values, image_embeds, image_node_mask, image_adjacency, image_hops,
         )  # fmt: skip
         continuing = cache is not None and cache.get_seq_length() > 0
-        inputs_embeds, query_embeds, image_embeds = self.build_inputs_embeds(
-            input_ids, graph, inputs_embeds, continuing
-        )
+        inputs_embeds, query_embeds, vision = self.build_inputs_embeds(input_ids, graph, inputs_embeds, continuing)
         if position_ids is None and attention_mask is not None:
             position_ids = position_ids_from_mask(attention_mask, inputs_embeds.shape[1])
+        # None means "the config's": ours, as a composite's flags live on its top-level config
+        if output_attentions is None:
+            output_attentions = self.config.output_attentions
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         outputs = self.language_model(
             inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,
@@ -435,7 +476,8 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
             hidden_states=getattr(outputs, "hidden_states", None),
             attentions=getattr(outputs, "attentions", None),
             query_embeds=query_embeds,
-            image_embeds=image_embeds,
+            image_embeds=vision.image_embeds,
+            image_outputs=vision.image_outputs,
         )
         return output if return_dict is not False else output.to_tuple()
 
@@ -472,8 +514,16 @@ class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin)
         the new tokens, as BLIP-2 and LLaVA do (slice ``[:, input_ids.shape[1]:]`` for the answer).
 
         Right-padded prompts (as the training collator makes them) are moved to left padding first, since
-        generation continues after each row's last position; the returned rows are then left-padded.
+        generation continues after each row's last position; the returned rows are then left-padded. The
+        ``<image>`` placeholder is never generated (added to ``suppress_tokens``): it marks where the graph's
+        queries go, and a generated one would be taken for a misplaced placeholder later (assisted decoding,
+        continuing from the returned sequences).
         """
+        image_token_id = self.config.image_token_id
+        if image_token_id is not None and image_token_id < self.get_output_embeddings().out_features:
+            config = kwargs.get("generation_config") or self.generation_config
+            suppressed = list(kwargs.get("suppress_tokens") or config.suppress_tokens or [])
+            kwargs["suppress_tokens"] = suppressed if image_token_id in suppressed else [*suppressed, image_token_id]
         if attention_mask is not None and not torch.compiler.is_compiling() and is_right_padded(attention_mask):
             if inputs_embeds is not None:
                 inputs_embeds, _ = left_align(inputs_embeds, attention_mask)

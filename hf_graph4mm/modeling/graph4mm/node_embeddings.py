@@ -44,12 +44,13 @@ def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
-def image_node_vectors(vision_model, pixel_values: torch.Tensor) -> torch.Tensor:
-    """Pooled vision embedding of each image: ``[rows, 3, height, width]`` -> ``[rows, vision_dim]``."""
+def image_node_outputs(vision_model, pixel_values: torch.Tensor):
+    """The vision encoder's output for each image, ``[rows, 3, height, width]`` in: its ``pooler_output``
+    ``[rows, vision_dim]`` is the node's vector (None for zero images)."""
     if pixel_values.shape[0] == 0:
-        return pixel_values.new_zeros(0, vision_model.config.hidden_size)
+        return None
     dtype = next(vision_model.parameters()).dtype
-    return vision_model(pixel_values=pixel_values.to(dtype)).pooler_output
+    return vision_model(pixel_values=pixel_values.to(dtype))
 
 
 def text_node_vectors(encoder, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -48,6 +48,7 @@ class GsiTConfig(PreTrainedConfig):
     """
 
     model_type = "gsit"
+    attribute_map = {"num_hidden_layers": "num_layers"}  # the name transformers' tooling reads
     sub_configs_defaults = {
         "text_encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert", optional=True)
     }

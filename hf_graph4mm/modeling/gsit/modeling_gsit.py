@@ -252,7 +252,7 @@ class GsiTModel(GsiTPreTrainedModel):
         return output if return_dict is not False else output.to_tuple()
 
 
-class GsiTHead(nn.Module):
+class GsiTClassificationHead(nn.Module):
     """GsiT's published head: Linear(6d -> d), ReLU, dropout, Linear(d -> num_labels)."""
 
     def __init__(self, config: GsiTConfig):
@@ -266,7 +266,7 @@ class GsiTHead(nn.Module):
         return self.out_proj(self.dropout(F.relu(self.dense(fused))))
 
 
-class MulTHead(nn.Module):
+class MulTClassificationHead(nn.Module):
     """MulT's published head: a residual block of two 6d -> 6d projections, then Linear(6d -> num_labels)."""
 
     def __init__(self, config: GsiTConfig):
@@ -288,7 +288,8 @@ class GsiTForSequenceClassification(GsiTPreTrainedModel):
     def __init__(self, config: GsiTConfig):
         super().__init__(config)
         self.model = GsiTModel(config)
-        self.head = GsiTHead(config) if config.fusion == "interlaced" else MulTHead(config)
+        head = GsiTClassificationHead if config.fusion == "interlaced" else MulTClassificationHead
+        self.head = head(config)
         self.post_init()
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

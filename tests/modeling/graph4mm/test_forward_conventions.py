@@ -137,3 +137,29 @@ def test_every_config_attribute_is_read_by_the_model_code():
         name for name in own if f"config.{name}" not in sources and f"config, config.{name}" not in sources
     )
     assert unread == [], unread
+
+
+def test_without_graph_inputs_the_prompt_is_the_lms_alone():
+    """As LLaVA without pixel_values: a text-only forward is the language model's own."""
+    model = build()
+    batch = graph4mm_batch(model.config, with_labels=False)
+    text = {"input_ids": batch["input_ids"].clamp(max=200), "attention_mask": batch["attention_mask"]}
+    with torch.no_grad():
+        ours = model(**text).logits
+        positions = (text["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        alone = model.language_model(**text, position_ids=positions).logits
+    torch.testing.assert_close(ours, alone)
+
+
+def test_the_vision_towers_output_is_on_the_output_object():
+    model = build()
+    batch = graph4mm_batch(model.config)
+    with torch.no_grad():
+        output = model(**batch)
+    real = batch["image_node_mask"]
+    assert output.image_outputs.pooler_output.shape == (int(real.sum()), model.config.vision_config.hidden_size)
+    torch.testing.assert_close(output.image_outputs.pooler_output, output.image_embeds[real])
+    cached = dict(batch, image_embeds=output.image_embeds)
+    del cached["pixel_values"]
+    with torch.no_grad():
+        assert model(**cached).image_outputs is None  # the encoder did not run

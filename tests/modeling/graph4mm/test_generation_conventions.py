@@ -36,13 +36,15 @@ def test_generate_returns_the_prompt_then_greedy_argmax_tokens(backbone):
     sequences = model.generate(**batch, **GREEDY)
     assert sequences.shape == (2, length + NEW)
     assert torch.equal(sequences[:, :length], batch["input_ids"])
-    # each new token is the argmax of a full forward pass over the prompt and the tokens before it
+    # each new token is the argmax of a full forward pass over the prompt and the tokens before it (among
+    # the tokens generate() may emit: every one but the <image> placeholder)
     for row in range(2):
         sample = select_sample(batch, row)
         tokens = sample["input_ids"]
         for _ in range(NEW):
             with torch.no_grad():
                 logits = model(**dict(sample, input_ids=tokens, attention_mask=torch.ones_like(tokens))).logits
+            logits[..., model.config.image_token_id] = float("-inf")  # generate() never emits the placeholder
             tokens = torch.cat([tokens, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
         assert torch.equal(tokens[0, -NEW:], sequences[row, -NEW:])
 
@@ -122,3 +124,20 @@ def test_cached_and_uncached_decoding_agree():
     model = build(backbone="llama")
     batch = prompts(model)
     assert torch.equal(model.generate(**batch, **GREEDY, use_cache=False), model.generate(**batch, **GREEDY))
+
+
+def test_the_placeholder_is_never_generated():
+    """A random tiny LM ranks <image> first somewhere; generate() still never emits it."""
+    model = build()
+    batch = prompts(model)
+    placeholder = model.config.image_token_id
+
+    def favour_the_placeholder(module, args, logits):
+        return logits + 100.0 * torch.nn.functional.one_hot(torch.tensor(placeholder), logits.shape[-1])
+
+    model.get_output_embeddings().register_forward_hook(favour_the_placeholder)
+    with torch.no_grad():
+        logits = model(**batch).logits
+    assert (logits[:, -1].argmax(-1) == model.config.image_token_id).all()
+    generated = model.generate(**batch, **GREEDY)[:, batch["input_ids"].shape[1] :]
+    assert not (generated == model.config.image_token_id).any()

@@ -209,3 +209,16 @@ def test_scaling_is_one_over_root_head_dim():
     text = 5 - model.config.text_kernel_size + 1
     scores = query[:text] @ key[:text].T / math.sqrt(attention.head_dim)
     torch.testing.assert_close(probabilities[0, 0, :text, :text], scores.softmax(-1))
+
+
+def test_num_hidden_layers_reads_and_writes_num_layers():
+    config = tiny_gsit_config(num_layers=3)
+    assert config.num_hidden_layers == 3
+    config.num_hidden_layers = 2
+    assert config.num_layers == 2 and "num_hidden_layers" not in config.to_dict()
+
+
+def test_the_heads_are_named_as_classification_heads():
+    """transformers' tooling finds a classifier's head by its class name (``...ClassificationHead``)."""
+    for fusion in ("interlaced", "mult"):
+        assert type(build(fusion).head).__name__.endswith("ClassificationHead")
