@@ -151,12 +151,13 @@ class Graph4MMPreTrainedModel(ShareableModelMixin, PreTrainedModel):
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
         """As ``PreTrainedModel.from_pretrained``; ``attn_implementation`` as in :meth:`set_attn_implementation`."""
-        model = super().from_pretrained(*args, **kwargs)
+        loaded = super().from_pretrained(*args, **kwargs)
+        model = loaded[0] if isinstance(loaded, tuple) else loaded  # (model, info) with output_loading_info
         # Loading materialises fresh parameters (requires_grad=True): freeze again.
         freeze = getattr(model, "freeze_backbones", None)
         if freeze is not None:
             freeze()
-        return model
+        return loaded
 
 
 class Graph4MMForConditionalGeneration(Graph4MMPreTrainedModel, GenerationMixin):

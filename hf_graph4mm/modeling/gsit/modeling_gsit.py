@@ -115,6 +115,12 @@ class GsiTPreTrainedModel(ShareableModelMixin, PreTrainedModel):
         super().set_attn_implementation(attn_implementation, allow_all_kernels)
         refresh_attention_backends(self)
 
+    def get_input_embeddings(self) -> nn.Module | None:
+        """The text encoder's token embeddings, or None: a model on text features has no token embeddings
+        (FSDP preparation and PEFT ask every model for them)."""
+        text_encoder = self.get_text_encoder()
+        return None if text_encoder is None else text_encoder.get_input_embeddings()
+
     def get_text_encoder(self) -> PreTrainedModel | None:
         """The BERT-style text encoder, or None when the model takes text features."""
         for module in self.modules():
