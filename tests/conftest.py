@@ -13,6 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="hf-graph4mm-tests-datasets-")
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 # Without a GPU, Triton kernels can only run in the interpreter (correctness only, never timing).
@@ -21,3 +22,16 @@ if not torch.cuda.is_available():
 
 # Tiny tensors: one thread avoids oversubscribing the 2 CI cores (2 threads made tiny steps ~50x slower under load).
 torch.set_num_threads(1)
+
+
+@pytest.fixture
+def single_thread():
+    """These tensors are tiny: one thread avoids OpenMP sync costs that dominate on a shared 2-core box.
+
+    Restores the thread count afterwards (a test may have changed it); modules that want it for every
+    test say ``pytestmark = pytest.mark.usefixtures("single_thread")``.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -4,12 +4,16 @@
   configs (re-exported here);
 - :mod:`.samples`: small files in the real release formats (the bundled ``sample_data/``);
 - :mod:`.batches`: synthetic model inputs in the batch layout of docs/CONTRACTS.md;
+- :mod:`.models`: tiny random models ready to save or wrap in a pipeline, and raw pipeline inputs
+  (re-exported here);
+- :mod:`.kernel_cases`: attention inputs every backend must agree on, and the check against eager;
 - :mod:`.synthetic`: the generated structure tasks of the ablation;
 - :mod:`.isolated`: running a script where hf_graph4mm cannot be imported.
 """
 
 from .batches import graph4mm_batch, gsit_batch, random_adjacency, select_sample
 from .isolated import run_without_package
+from .models import NARROW_GSIT_DIMS, sample_graph, sentiment_inputs, tiny_graph4mm, tiny_gsit
 from .tiny import (
     BOS,
     BOS_TOKEN,
@@ -40,6 +44,11 @@ __all__ = [
     "gsit_batch",
     "random_adjacency",
     "select_sample",
+    "NARROW_GSIT_DIMS",
+    "sample_graph",
+    "sentiment_inputs",
+    "tiny_graph4mm",
+    "tiny_gsit",
     "BOS",
     "BOS_TOKEN",
     "EOS",

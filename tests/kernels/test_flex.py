@@ -39,11 +39,7 @@ def interlaced_inputs(dtype=torch.float64, device="cpu", requires_grad=False, se
     return (*tensors, real.to(device))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warnings(monkeypatch):
-    from hf_graph4mm.kernels import fallback
-
-    monkeypatch.setattr(fallback, "_warned", set())  # the once-per-process fallback warnings
+pytestmark = pytest.mark.usefixtures("fresh_fallback_warnings")  # tests/kernels/conftest.py
 
 
 def test_the_tables_name_the_flex_functions():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from kernel_cases import INTERLACED_CASES, check_hop_diffused, check_interlaced
 
 from hf_graph4mm.kernels import InterlacedLayout, interlaced_attention, interlaced_attention_sdpa
 from hf_graph4mm.kernels.interlaced import sdpa as interlaced_sdpa_module
 from hf_graph4mm.kernels.interlaced.sdpa import segment_pair_path
+from hf_graph4mm.testing.kernel_cases import INTERLACED_CASES, check_hop_diffused, check_interlaced
 
 
 @pytest.mark.parametrize("nodes", [1, 7, 64, 128])

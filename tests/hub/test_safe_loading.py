@@ -8,12 +8,12 @@ import shutil
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from test_pipelines_support import tiny_graph4mm, tiny_gsit
 from transformers import AutoModelForSequenceClassification, pipeline
 
 from hf_graph4mm import GsiTForSequenceClassification
 from hf_graph4mm.hub import check_checkpoint, load_checkpoint, save_for_hub
 from hf_graph4mm.hub.safe_loading import check_processor_files, write_checksums
+from hf_graph4mm.testing import tiny_graph4mm, tiny_gsit
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_pipelines_support import sample_graph, tiny_graph4mm
 from transformers import pipeline
 
 from hf_graph4mm.pipelines import GraphTextGenerationPipeline, ZeroShotNodeClassificationPipeline
+from hf_graph4mm.testing import sample_graph, tiny_graph4mm
 
 
 def reference_generation(model, processor, graphs, targets, prompts=None, **generate_kwargs) -> list[str]:
@@ -15,12 +15,6 @@ def reference_generation(model, processor, graphs, targets, prompts=None, **gene
     with torch.no_grad():
         new_tokens = model.generate(**batch, **generate_kwargs)[:, batch["input_ids"].shape[1] :]
     return processor.batch_decode(new_tokens, skip_special_tokens=True)
-
-
-@pytest.fixture(scope="module")
-def generator():
-    model, processor = tiny_graph4mm()
-    return pipeline("graph-text-generation", model=model, processor=processor, device="cpu")
 
 
 def test_generation_matches_model_generate(generator):

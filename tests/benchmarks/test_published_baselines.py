@@ -5,15 +5,11 @@ own models through the weight mapping."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.published_reference import (  # noqa: E402
+from benchmarks.published_reference import (  # benchmarks/ is on sys.path: tests/benchmarks/conftest.py
     PublishedAttentionDiffusion,
     PublishedGsiTAttention,
     PublishedStructureAdapter,
@@ -21,10 +17,10 @@ from benchmarks.published_reference import (  # noqa: E402
     published_gsit_from_ours,
     with_double_scaled_queries,
 )
-from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
-from hf_graph4mm.graph_batch import SubgraphInputs  # noqa: E402
-from hf_graph4mm.kernels import interlaced_attention  # noqa: E402
-from hf_graph4mm.modeling.graph4mm.structure import build_structure_module  # noqa: E402
+from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification
+from hf_graph4mm.graph_batch import SubgraphInputs
+from hf_graph4mm.kernels import interlaced_attention
+from hf_graph4mm.modeling.graph4mm.structure import build_structure_module
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 

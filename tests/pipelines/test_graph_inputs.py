@@ -5,17 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from test_pipelines_support import tiny_graph4mm
-from transformers import pipeline
 
 from hf_graph4mm import MultimodalGraph
 from hf_graph4mm.pipelines.graph_inputs import parse_graph_input
-
-
-@pytest.fixture(scope="module")
-def generator():
-    model, processor = tiny_graph4mm()
-    return pipeline("graph-text-generation", model=model, processor=processor, device="cpu")
 
 
 @pytest.fixture(scope="module")

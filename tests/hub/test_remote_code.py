@@ -7,7 +7,6 @@ import json
 
 import pytest
 import torch
-from test_pipelines_support import run_without_package, sentiment_inputs, tiny_graph4mm, tiny_gsit
 from transformers import (
     AutoModel,
     AutoModelForImageTextToText,
@@ -18,21 +17,10 @@ from transformers import (
 from hf_graph4mm.hub import save_for_hub
 from hf_graph4mm.hub.remote_code import export_code
 from hf_graph4mm.processing import Graph4MMProcessor
+from hf_graph4mm.testing import run_without_package, sentiment_inputs, tiny_graph4mm, tiny_gsit
 
 
-def exported_imports(folder) -> set[str]:
-    """Absolute modules imported anywhere in the exported files."""
-    modules = set()
-    for path in folder.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 0:
-                modules.add(node.module.split(".")[0])
-            elif isinstance(node, ast.Import):
-                modules.update(alias.name.split(".")[0] for alias in node.names)
-    return modules
-
-
-def test_exported_code_is_self_contained(tmp_path):
+def test_exported_code_is_self_contained(tmp_path, exported_imports):
     model = tiny_gsit()
     save_for_hub(model, tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())

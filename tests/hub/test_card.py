@@ -2,68 +2,23 @@
 
 from __future__ import annotations
 
-import ast
-import contextlib
-import io
 import json
-import re
-from pathlib import Path
 
-import huggingface_hub
 import pytest
 import torch
-import yaml
-from huggingface_hub import HfApi
-from test_pipelines_support import run_without_package, seed_hub_cache, tiny_graph4mm, tiny_gsit
 
 from hf_graph4mm.hub import push_to_hub
 from hf_graph4mm.kernels import ATTENTION_IMPLEMENTATIONS
+from hf_graph4mm.testing import run_without_package, tiny_graph4mm, tiny_gsit
 
 GRAPH4MM_REPO = "org/tiny-graph4mm"
 GSIT_REPO = "org/tiny-gsit"
 
 
-class FakeHub:
-    """Stands in for HfApi.create_repo / create_commit and keeps what would have been uploaded."""
-
-    def __init__(self, monkeypatch):
-        self.repos, self.commits = [], []
-        monkeypatch.setattr(HfApi, "create_repo", self.create_repo)
-        monkeypatch.setattr(HfApi, "create_commit", self.create_commit)
-
-    def create_repo(self, repo_id, **kwargs):
-        self.repos.append((repo_id, kwargs))
-        return f"https://huggingface.co/{repo_id}"
-
-    def create_commit(self, repo_id, operations, commit_message, **kwargs):
-        files = {}
-        for operation in operations:
-            source = operation.path_or_fileobj
-            files[operation.path_in_repo] = Path(source).read_bytes() if isinstance(source, str) else source
-        self.commits.append((repo_id, commit_message, files))
-        return "commit-info"
-
-
-def card_parts(readme: bytes) -> tuple[dict, list[str]]:
-    """The YAML metadata and the python snippets of a model card."""
-    text = readme.decode()
-    metadata = yaml.safe_load(text.split("---\n")[1])
-    return metadata, re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-
-
-def run_snippet(code: str, hf_home: Path, monkeypatch, **names) -> str:
-    """Execute a card snippet in this process against the seeded cache; returns what it printed."""
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hf_home / "hub"))
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        exec(compile(code, "<model card>", "exec"), dict(names))
-    return output.getvalue()
-
-
 @pytest.fixture(scope="module")
-def pushed_graph4mm(tmp_path_factory):
+def pushed_graph4mm(tmp_path_factory, make_fake_hub):
     monkeypatch = pytest.MonkeyPatch()
-    hub = FakeHub(monkeypatch)
+    hub = make_fake_hub(monkeypatch)
     model, processor = tiny_graph4mm()
     result = push_to_hub(
         model,
@@ -104,7 +59,7 @@ def test_push_uploads_weights_code_processor_and_card(pushed_graph4mm):
     assert checksums == {"model.safetensors": hashlib.sha256(files["model.safetensors"]).hexdigest()}
 
 
-def test_card_metadata(pushed_graph4mm):
+def test_card_metadata(pushed_graph4mm, card_parts):
     files = pushed_graph4mm.commits[0][2]
     metadata, snippets = card_parts(files["README.md"])
     assert metadata["library_name"] == "transformers"
@@ -119,7 +74,9 @@ def test_card_metadata(pushed_graph4mm):
     assert [snippet.count("trust_remote_code=True") for snippet in snippets] == [0, 1, 1, 2]
 
 
-def test_card_snippet_with_the_package_runs_from_the_offline_cache(pushed_graph4mm, tmp_path, monkeypatch):
+def test_card_snippet_with_the_package_runs_from_the_offline_cache(
+    pushed_graph4mm, tmp_path, monkeypatch, seed_hub_cache, card_parts, run_snippet
+):
     files = pushed_graph4mm.commits[0][2]
     seed_hub_cache(tmp_path, GRAPH4MM_REPO, files)
     snippet = card_parts(files["README.md"])[1][0]
@@ -133,7 +90,9 @@ def test_card_snippet_with_the_package_runs_from_the_offline_cache(pushed_graph4
 
 
 @pytest.mark.slow
-def test_card_snippet_without_the_package_runs_from_the_offline_cache(pushed_graph4mm, tmp_path):
+def test_card_snippet_without_the_package_runs_from_the_offline_cache(
+    pushed_graph4mm, tmp_path, seed_hub_cache, card_parts
+):
     files = pushed_graph4mm.commits[0][2]
     hf_home = tmp_path / "hf_home"
     seed_hub_cache(hf_home, GRAPH4MM_REPO, files)
@@ -163,8 +122,10 @@ def test_card_snippet_without_the_package_runs_from_the_offline_cache(pushed_gra
     torch.testing.assert_close(torch.load(tmp_path / "logits.pt"), expected_logits, rtol=0, atol=1e-5)
 
 
-def test_gsit_card_snippet_runs_from_the_offline_cache(tmp_path, monkeypatch):
-    hub = FakeHub(monkeypatch)
+def test_gsit_card_snippet_runs_from_the_offline_cache(
+    tmp_path, monkeypatch, make_fake_hub, card_parts, seed_hub_cache, run_snippet, assert_same_predictions
+):
+    hub = make_fake_hub(monkeypatch)
     model = tiny_gsit()
     push_to_hub(model, GSIT_REPO, metrics={"mae": 0.713})
     files = hub.commits[0][2]
@@ -180,19 +141,9 @@ def test_gsit_card_snippet_runs_from_the_offline_cache(tmp_path, monkeypatch):
     assert_same_predictions(printed, reference)
 
 
-def assert_same_predictions(printed: str, reference: str) -> None:
-    """Compare two printed pipeline outputs (lists of {'label', 'score'} dicts) label-exact, score-close."""
-    got, expected = ast.literal_eval(printed.strip()), ast.literal_eval(reference.strip())
-    got = got if isinstance(got, list) else [got]
-    expected = expected if isinstance(expected, list) else [expected]
-    assert got and [item["label"] for item in got] == [item["label"] for item in expected]
-    for item, want in zip(got, expected, strict=True):
-        assert item["score"] == pytest.approx(want["score"], rel=1e-4, abs=1e-5)
-
-
-def test_model_push_to_hub_method_uploads_the_card_and_code(monkeypatch):
+def test_model_push_to_hub_method_uploads_the_card_and_code(monkeypatch, make_fake_hub, card_parts):
     """`model.push_to_hub(...)`, the transformers way, goes through the same upload (card + code + weights)."""
-    hub = FakeHub(monkeypatch)
+    hub = make_fake_hub(monkeypatch)
     model = tiny_gsit()
     assert model.push_to_hub(GSIT_REPO, datasets=["org/mosi"]) == "commit-info"
     ((repo_id, _, files),) = hub.commits

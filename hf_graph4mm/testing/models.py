@@ -1,27 +1,25 @@
-"""Shared builders for the pipeline, hub and predict tests: tiny checkpoints and inputs (cached per process)."""
+"""Tiny random models ready to save, share or wrap in a pipeline, and the raw inputs their pipelines take.
+
+``tiny_graph4mm()`` (built once per process) and ``tiny_gsit()`` for the pipeline, hub and predict tests;
+``sample_graph()`` (a :class:`MultimodalGraph` with texts, images and both) and ``sentiment_inputs()``
+(utterances of different lengths per modality, sized for ``tiny_gsit()``).
+"""
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from hf_graph4mm import GsiTForSequenceClassification, MultimodalGraph
-from hf_graph4mm.modeling.graph4mm import Graph4MMForConditionalGeneration
-from hf_graph4mm.processing import Graph4MMProcessor
-from hf_graph4mm.testing import (  # noqa: F401  (run_without_package: re-exported)
-    build_tiny_image_processor,
-    build_tiny_tokenizer,
-    run_without_package,
-    tiny_graph4mm_config,
-    tiny_gsit_config,
-)
+from ..modeling.graph4mm import Graph4MMForConditionalGeneration
+from ..modeling.gsit import GsiTForSequenceClassification
+from ..processing import Graph4MMProcessor, MultimodalGraph
+from .tiny import build_tiny_image_processor, build_tiny_tokenizer, tiny_graph4mm_config, tiny_gsit_config
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-GSIT_DIMS = {"text": 6, "audio": 3, "vision": 4}
+# The feature widths of tiny_gsit() and sentiment_inputs(): narrower than tiny_gsit_config()'s GSIT_DIMS.
+NARROW_GSIT_DIMS = {"text": 6, "audio": 3, "vision": 4}
 
 
 @functools.cache
@@ -44,9 +42,9 @@ def tiny_graph4mm():
 
 
 def tiny_gsit(num_labels: int = 1, **overrides) -> GsiTForSequenceClassification:
-    """A random GsiT narrower than ``tiny_gsit_config()`` (width 8, one layer) with this module's GSIT_DIMS."""
+    """A random GsiT narrower than ``tiny_gsit_config()`` (width 8, one layer) with ``NARROW_GSIT_DIMS``."""
     kwargs = dict(
-        {f"{modality}_dim": dim for modality, dim in GSIT_DIMS.items()},
+        {f"{modality}_dim": dim for modality, dim in NARROW_GSIT_DIMS.items()},
         hidden_size=8,
         num_layers=1,
         text_kernel_size=2,
@@ -72,24 +70,12 @@ def sample_graph(name: str = "page") -> MultimodalGraph:
 
 
 def sentiment_inputs(count: int, seed: int = 0) -> list[dict]:
-    """Utterances with different sequence lengths per modality."""
+    """Utterances with different sequence lengths per modality (``NARROW_GSIT_DIMS`` features)."""
     rng = np.random.default_rng(seed)
     return [
         {
             m: rng.standard_normal((int(rng.integers(3, 8)), dim)).astype(np.float32)
-            for m, dim in GSIT_DIMS.items()
+            for m, dim in NARROW_GSIT_DIMS.items()
         }
         for _ in range(count)
     ]
-
-
-def seed_hub_cache(hf_home: Path, repo_id: str, files: dict[str, bytes]) -> None:
-    """Lay out ``files`` as the cached snapshot of ``repo_id`` (what a download would leave)."""
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    repo_dir = hf_home / "hub" / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo_dir / "snapshots" / commit
-    for name, content in files.items():
-        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-        (snapshot / name).write_bytes(content)
-    (repo_dir / "refs").mkdir(parents=True, exist_ok=True)
-    (repo_dir / "refs" / "main").write_text(commit)

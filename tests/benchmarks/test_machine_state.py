@@ -1,13 +1,8 @@
 """benchmarks/machine_state.py: the rates it prints are the right arithmetic on the fastest repeat."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import machine_state, timing  # noqa: E402
+from benchmarks import machine_state, timing  # benchmarks/ is on sys.path: tests/benchmarks/conftest.py
 
 
 def test_best_seconds_keeps_the_fastest_timed_repeat_and_skips_the_warm_up(monkeypatch):

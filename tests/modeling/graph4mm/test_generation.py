@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_graph4mm_support import make_batch, select, tiny_config
 
 from hf_graph4mm import Graph4MMForConditionalGeneration
 from hf_graph4mm.graph_batch import GraphInputs
+from hf_graph4mm.testing import graph4mm_batch as make_batch
+from hf_graph4mm.testing import select_sample as select
+from hf_graph4mm.testing import tiny_graph4mm_config as tiny_config
 
 GREEDY = dict(max_new_tokens=6, do_sample=False, pad_token_id=0, eos_token_id=None)
 

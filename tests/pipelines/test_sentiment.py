@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_pipelines_support import GSIT_DIMS, sentiment_inputs, tiny_gsit
 from transformers import pipeline
 
 from hf_graph4mm.pipelines import MultimodalSentimentAnalysisPipeline, sentiment_label
+from hf_graph4mm.testing import NARROW_GSIT_DIMS, sentiment_inputs, tiny_gsit
 
 
 def direct_score(model, item) -> torch.Tensor:
@@ -73,11 +73,11 @@ def _with(item, **changes):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"audio": np.zeros((4, GSIT_DIMS["audio"] + 1))}, r"audio features must have shape \[time, 3\]"),
+        ({"audio": np.zeros((4, NARROW_GSIT_DIMS["audio"] + 1))}, r"audio features must have shape \[time, 3\]"),
         ({"vision": None}, "no 'vision'"),
-        ({"audio": np.full((4, GSIT_DIMS["audio"]), -np.inf)}, "infinite"),
+        ({"audio": np.full((4, NARROW_GSIT_DIMS["audio"]), -np.inf)}, "infinite"),
         ({"text": "a sentence"}, "no text encoder"),
-        ({"text": np.zeros((0, GSIT_DIMS["text"]))}, "empty"),
+        ({"text": np.zeros((0, NARROW_GSIT_DIMS["text"]))}, "empty"),
     ],
 )
 def test_malformed_sentiment_inputs(change, message):

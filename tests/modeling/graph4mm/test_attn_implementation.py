@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_graph4mm_support import make_batch, tiny_config
 from transformers import AutoModel, AutoModelForImageTextToText
 
 from hf_graph4mm import Graph4MMForConditionalGeneration
 from hf_graph4mm.kernels import HopDiffusedAttentionInterface
 from hf_graph4mm.modeling.graph4mm import structure
+from hf_graph4mm.testing import graph4mm_batch as make_batch
+from hf_graph4mm.testing import tiny_graph4mm_config as tiny_config
 
 
 @pytest.fixture(scope="module")

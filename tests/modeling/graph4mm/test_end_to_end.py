@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_graph4mm_support import tiny_config
 
 from hf_graph4mm import Graph4MMForConditionalGeneration, Graph4MMProcessor, MultimodalGraph
+from hf_graph4mm.testing import tiny_graph4mm_config as tiny_config
 from hf_graph4mm.tiny import build_tiny_image_processor, build_tiny_tokenizer
 
 

@@ -7,9 +7,10 @@ import re
 import pytest
 import torch
 from peft import LoraConfig, PeftModel, PrefixTuningConfig, TaskType, get_peft_model
-from test_graph4mm_support import make_batch, tiny_config
 
 from hf_graph4mm import Graph4MMForConditionalGeneration
+from hf_graph4mm.testing import graph4mm_batch as make_batch
+from hf_graph4mm.testing import tiny_graph4mm_config as tiny_config
 
 LM_ATTENTION = r".*language_model.*\.(q_proj|v_proj)"
 GRAPH4MM_PARTS = [

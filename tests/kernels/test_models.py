@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_graph4mm_support import make_batch
-from test_graph4mm_support import tiny_config as tiny_graph4mm_config
-from test_gsit_model import random_batch
-from test_gsit_model import tiny_config as tiny_gsit_config
 
 from hf_graph4mm import Graph4MMForConditionalGeneration, GsiTForSequenceClassification
+from hf_graph4mm.testing import graph4mm_batch as make_batch
+from hf_graph4mm.testing import gsit_batch as random_batch
+from hf_graph4mm.testing import tiny_graph4mm_config, tiny_gsit_config
 
 pytest.importorskip("triton")
 from hf_graph4mm.kernels.hop_diffused import triton as triton_hop_diffused  # noqa: E402

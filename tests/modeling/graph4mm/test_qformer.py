@@ -6,10 +6,10 @@ import math
 
 import pytest
 import torch
-from test_graph4mm_support import tiny_config
 
 from hf_graph4mm.kernels import KeyMaskedAttentionInterface
 from hf_graph4mm.modeling.graph4mm.qformer import MMQFormer
+from hf_graph4mm.testing import tiny_graph4mm_config as tiny_config
 
 
 def key_masked_attention(query, key, value, key_mask, implementation="eager"):

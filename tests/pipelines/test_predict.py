@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_pipelines_support import sample_graph, sentiment_inputs, tiny_graph4mm, tiny_gsit
 from transformers import pipeline
 
 from hf_graph4mm.cli import main as cli_main
 from hf_graph4mm.pipelines import predict
+from hf_graph4mm.testing import sample_graph, sentiment_inputs, tiny_graph4mm, tiny_gsit
 
 NUM_ROWS = 7
 

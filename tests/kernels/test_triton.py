@@ -12,7 +12,6 @@ import warnings
 
 import pytest
 import torch
-from kernel_cases import INTERLACED_CASES, check_hop_diffused, check_interlaced
 
 from hf_graph4mm.kernels import (
     check_implementation,
@@ -21,9 +20,9 @@ from hf_graph4mm.kernels import (
     interlaced_attention_sdpa,
 )
 from hf_graph4mm.kernels.interlaced import InterlacedLayout
+from hf_graph4mm.testing.kernel_cases import INTERLACED_CASES, check_hop_diffused, check_interlaced
 
 pytest.importorskip("triton")  # Linux wheels only; the CPU suite runs it under TRITON_INTERPRET=1
-from hf_graph4mm.kernels import fallback  # noqa: E402
 from hf_graph4mm.kernels.hop_diffused import triton as triton_hop_diffused  # noqa: E402
 from hf_graph4mm.kernels.interlaced import triton as triton_interlaced  # noqa: E402
 
@@ -33,9 +32,7 @@ DEVICE = "cpu" if INTERPRETED else "cuda"
 F64 = dict(dtype=torch.float64, atol=1e-10, rtol=1e-10, device=DEVICE)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warnings(monkeypatch):
-    monkeypatch.setattr(fallback, "_warned", set())
+pytestmark = pytest.mark.usefixtures("fresh_fallback_warnings")  # tests/kernels/conftest.py
 
 
 @pytest.mark.parametrize(

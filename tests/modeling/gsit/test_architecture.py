@@ -25,13 +25,7 @@ def count(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """These tensors are tiny: one thread avoids OpenMP sync costs that dominate on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/conftest.py
 
 
 # --- parameter counts: the issue's numbers, and a hand derivation of the same architecture ---

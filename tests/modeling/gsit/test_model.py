@@ -39,13 +39,7 @@ def with_garbage_in_padding(inputs, seed=2):
     return noisy
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """These tensors are tiny: one thread avoids OpenMP sync costs that dominate on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/conftest.py
 
 
 # --- lengths ---

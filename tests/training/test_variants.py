@@ -26,14 +26,6 @@ from hf_graph4mm.training.variants import (
 from hf_graph4mm.training.vision_cache import VisionFeatureCache
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_every_variant_shares_the_seeded_backbones_and_sets_its_config():
     budget = Budget()
     reference = build_model("hop_diffused", "far_colour", seed=5, budget=budget)
@@ -96,7 +88,7 @@ STRUCTURE_MARGIN = 0.08
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
-def test_hop_aware_learns_the_two_hop_colour_that_no_structure_cannot(seed, one_thread):
+def test_hop_aware_learns_the_two_hop_colour_that_no_structure_cannot(seed, single_thread):
     """Answer = the colour of the picture 2 hops away (the far_colour rule), alone, no neighbour texts."""
     budget = Budget(
         num_train=2000, num_test=128, steps=300, batch_size=32, learning_rate=1e-2, warmup_steps=10

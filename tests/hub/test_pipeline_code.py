@@ -13,15 +13,6 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from test_hub_card import FakeHub, assert_same_predictions, card_parts, run_snippet
-from test_hub_remote_code import exported_imports
-from test_pipelines_support import (
-    run_without_package,
-    seed_hub_cache,
-    sentiment_inputs,
-    tiny_graph4mm,
-    tiny_gsit,
-)
 from transformers import pipeline
 
 from hf_graph4mm.hub import push_to_hub
@@ -30,6 +21,7 @@ from hf_graph4mm.pipelines import (
     MultimodalSentimentAnalysisPipeline,
     ZeroShotNodeClassificationPipeline,
 )
+from hf_graph4mm.testing import run_without_package, sentiment_inputs, tiny_graph4mm, tiny_gsit
 
 GRAPH_TASKS = {
     "graph-text-generation": "graph_text_generation.GraphTextGenerationPipeline",
@@ -69,7 +61,7 @@ def saved(tmp_path_factory):
     return root
 
 
-def test_saved_folders_carry_the_pipeline_code(saved):
+def test_saved_folders_carry_the_pipeline_code(saved, exported_imports):
     for name, tasks, config_file in (
         ("graph4mm", GRAPH_TASKS, "configuration_graph4mm.py"),
         ("gsit", SENTIMENT_TASKS, "configuration_gsit.py"),
@@ -150,9 +142,11 @@ json.dump(results, open("results.json", "w"))
 
 
 @pytest.mark.slow
-def test_all_three_tasks_run_without_the_package(saved, monkeypatch):
+def test_all_three_tasks_run_without_the_package(
+    saved, monkeypatch, make_fake_hub, seed_hub_cache, card_parts, run_snippet, assert_same_predictions
+):
     """From saved folders and from the Hub cache (the card snippets), matching the package's pipelines."""
-    hub = FakeHub(monkeypatch)
+    hub = make_fake_hub(monkeypatch)
     model, processor = tiny_graph4mm()
     push_to_hub(model, "org/tiny-graph4mm", processor)
     push_to_hub(tiny_gsit(), "org/tiny-gsit")

@@ -1,10 +1,11 @@
-"""Random inputs for the attention-backend tests, and the comparison they all make against eager."""
+"""Random attention inputs with the awkward cases every backend must agree on, and the comparison of a
+backend's output and gradients against eager's: for the kernel tests and the GPU checks."""
 
 from __future__ import annotations
 
 import torch
 
-from hf_graph4mm.kernels import hop_diffused_attention, interlaced_attention
+from ..kernels import hop_diffused_attention, interlaced_attention
 
 # (segment lengths, pattern): unequal lengths, length-1 and empty segments, blocks spanning
 # several 16-row tiles, every named pattern and one where two query segments share a key segment.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from test_graph4mm_support import IMAGE_TOKEN_ID, make_batch, tiny_config
 from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText
 
 from hf_graph4mm import Graph4MMConfig, Graph4MMForConditionalGeneration
@@ -13,6 +12,9 @@ from hf_graph4mm.graph_batch import GraphInputs
 from hf_graph4mm.modeling.graph4mm.node_embeddings import gather_nodes, real_node_rows, scatter_nodes
 from hf_graph4mm.modeling.graph4mm.node_embeddings import text_node_vectors as real_text_node_vectors
 from hf_graph4mm.modeling.graph4mm.structure import HopAwareEmbedding, HopDiffusedAttention, NoStructure
+from hf_graph4mm.testing import IMAGE_TOKEN_ID
+from hf_graph4mm.testing import graph4mm_batch as make_batch
+from hf_graph4mm.testing import tiny_graph4mm_config as tiny_config
 
 
 def text_node_vectors(encoder, input_ids, attention_mask, node_mask):
