@@ -78,7 +78,7 @@ def test_set_attn_implementation_switches_and_validates(saved):
     assert backends(model) == ("sdpa", "sdpa", "sdpa")
     model.set_attn_implementation({"": "eager", "text_config": "eager"})
     assert backends(model) == ("eager", "eager", "sdpa")
-    assert model.config.qformer_config._attn_implementation == "eager"
+    assert model.config.qformer_config._attn_implementation == "sdpa"  # a dict changes only the parts it names
     with torch.no_grad():
         torch.testing.assert_close(model(**batch).logits, reference, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="unknown attention implementation 'flash'.*eager, sdpa, triton, flex_attention"):
