@@ -103,7 +103,7 @@ def measured_paths() -> list[CallPath]:
     for name in ("eager", "sdpa"):
         torch.manual_seed(0)
         graph4mm = Graph4MMForConditionalGeneration(tiny_graph4mm_config()).eval()
-        graph4mm.set_attn_implementation({"": name})
+        graph4mm.set_attn_implementation(name)
         found.update(record_call_paths(graph4mm, graph4mm_batch(graph4mm.config)))
         gsit = GsiTForSequenceClassification(tiny_gsit_config(attn_implementation=name)).eval()
         found.update(record_call_paths(gsit, gsit_batch()))
