@@ -1,121 +1,243 @@
-"""What every Triton kernel needs on a real GPU, compiled here without one: kernel x target x dtype x shape
--> registers, spills, shared memory, compile seconds.
+"""What every Triton kernel needs on a real GPU, compiled here without one: kernel x target x dtype x shape x
+launch configuration -> registers, spills, shared memory, compile seconds; and the launch limits chosen from it.
 
-    python benchmarks/kernel_resources.py                  # the full table (several minutes on 2 cores)
-    python benchmarks/kernel_resources.py --workers 2 --timeout 600
+    python benchmarks/kernel_resources.py --summary          # acceptance matrix + the project's shapes
+    python benchmarks/kernel_resources.py --table            # every row (about 1,300 compiles, ~40 min on 2 cores)
+    python benchmarks/kernel_resources.py --save results.json --write-limits hf_graph4mm/kernels/triton_limits.py
+    python benchmarks/kernel_resources.py --load results.json --summary   # re-print without compiling
 
-This first version describes the kernels as they were before issue 29 (launch parameters of the
-wrappers at that commit: block 64, 4 warps (8 for hop graphs over 64 nodes), 3 stages).
+Every shape the dispatchers could accept: Hop-Diffused blocks of N x d nodes x head width (16..128 each,
+K = 3 hops), interlaced heads of d = 16..128 with and without dropout, each kernel (forward and backward)
+in every configuration its autotuner may pick, for sm_80 (A100) and sm_90 (H100), in bf16, fp16, fp32
+(exact: torch's default "highest" matmul precision), fp32-tf32 and fp64. Each is compiled by
+``triton.compile`` in worker processes with a fresh cache (hf_graph4mm/kernels/triton_resources.py); a
+compile slower than ``--timeout`` counts as not fitting. A configuration fits when it compiles with no
+register spills and within the target's shared memory per block; ``--write-limits`` writes those (with
+their shared memory) as ``FITTING``, which the "triton" entries and their autotuners read.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hf_graph4mm.kernels.triton_resources import CompileJob, compile_jobs  # noqa: E402
+from hf_graph4mm.kernels.hop_diffused import triton as hop_triton  # noqa: E402
+from hf_graph4mm.kernels.interlaced import triton as interlaced_triton  # noqa: E402
+from hf_graph4mm.kernels.triton_resources import CompileJob, CompileResult, compile_jobs  # noqa: E402
 
 TARGETS = (80, 90)
-DTYPES = {"bf16": ("bf16", "tf32"), "fp32": ("fp32", "ieee"), "fp32-tf32": ("fp32", "tf32")}
+DTYPES = ("bf16", "fp16", "fp32", "fp32-tf32", "fp64")
 SIZES = (16, 32, 64, 128)
-HOP = "hf_graph4mm.kernels.hop_diffused.triton"
-INTERLACED = "hf_graph4mm.kernels.interlaced.triton"
+# Graph4MM: N 32 (12 text / 5 image node slots pad to 16; the issue's N32), d 64, K 3. GsiT MOSI: d 32
+# (cross-modal passes), 64 (self pass), dropout 0.1 in training.
+PROJECT_SHAPES = {
+    "hop": [(32, 64), (16, 64)],
+    "interlaced": [(32, True), (64, True), (32, False), (64, False)],
+}
 
 
-def hop_jobs(arch, dtype_name, nodes, head_dim, steps=3):
-    dtype, precision = DTYPES[dtype_name]
-    acc = "fp32"
-    data = {name: f"*{dtype}" for name in ("Q", "K", "V", "OUT", "GRAD_OUT", "GRAD_Q", "GRAD_K", "GRAD_V")}
-    data.update(ADJ="*u8", COEF=f"*{acc}", HOPS=f"*{acc}", num_heads="i32", num_nodes="i32", head_dim="i32")
-    common = dict(NUM_STEPS=steps, BLOCK_N=nodes, BLOCK_D=head_dim, PRECISION=precision)
-    warps = 8 if nodes > 64 else 4
-    label = dict(dtype=dtype_name, shape=f"N{nodes} D{head_dim} K{steps}", config=f"w{warps} s3")
-    divisible = ("Q", "K", "V", "ADJ", "COEF", "OUT", "HOPS", "GRAD_OUT", "GRAD_Q", "GRAD_K", "GRAD_V")
-    divisible += tuple(
-        name for name, size in (("num_nodes", nodes), ("head_dim", head_dim)) if size % 16 == 0
-    )
-    return [
-        CompileJob(HOP, "_hop_diffused_fwd_kernel", data, dict(common, SAVE_HOPS=True), arch, warps, 3, divisible,
-                   dict(label, kernel="hop fwd")),
-        CompileJob(HOP, "_hop_diffused_bwd_kernel", data, common, arch, warps, 3, divisible,
-                   dict(label, kernel="hop bwd")),
-    ]  # fmt: skip
-
-
-def interlaced_jobs(arch, dtype_name, head_dim, block=64):
-    dtype, precision = DTYPES[dtype_name]
-    data = {name: f"*{dtype}" for name in ("Q", "K", "V", "OUT", "GRAD_OUT", "GRAD_Q", "GRAD_K", "GRAD_V")}
-    data.update(
-        KPM="*u8", SCALE="*fp32", LSE="*fp32", DELTA="*fp32", num_heads="i32", seq_len="i32", head_dim="i32"
-    )
-    data.update(SEGMENTS="*i32", PATTERN="*i32", QUERY_BLOCKS="*i32", KEY_BLOCKS="*i32", num_key_blocks="i32")
-    common = dict(HAS_KPM=True, BLOCK_M=block, BLOCK_N=block, BLOCK_D=head_dim, PRECISION=precision)
-    label = dict(dtype=dtype_name, shape=f"D{head_dim}", config=f"M{block} N{block} w4 s3")
-    divisible = tuple(name for name in data if name[0].isupper()) + (
-        ("head_dim",) if head_dim % 16 == 0 else ()
-    )
-    return [
-        CompileJob(INTERLACED, "_interlaced_fwd_kernel", data, common, arch, 4, 3, divisible,
-                   dict(label, kernel="interlaced fwd")),
-        CompileJob(INTERLACED, "_interlaced_bwd_kernel", data, dict(common, NUM_SEGMENTS=3), arch, 4, 3,
-                   divisible, dict(label, kernel="interlaced bwd")),
-    ]  # fmt: skip
-
-
-def all_jobs():
+def all_jobs(targets=TARGETS, dtypes=DTYPES) -> list[CompileJob]:
     jobs = []
-    for arch in TARGETS:
-        for dtype_name in DTYPES:
+    for arch in targets:
+        for dtype in dtypes:
             for head_dim in SIZES:
-                jobs += interlaced_jobs(arch, dtype_name, head_dim)
+                for dropout in (False, True):
+                    jobs += interlaced_triton.compile_jobs(arch, dtype, head_dim, dropout)
                 for nodes in SIZES:
-                    jobs += hop_jobs(arch, dtype_name, nodes, head_dim)
+                    jobs += hop_triton.compile_jobs(arch, dtype, nodes, head_dim)
     return jobs
 
 
-def row(result) -> str:
-    job = result.job
+def project_jobs(targets=TARGETS, dtypes=("bf16", "fp32-tf32")) -> list[CompileJob]:
+    """The project's shapes only, in every configuration the limits accept for them (the CI compile check)."""
+    from hf_graph4mm.kernels.triton_limits import FITTING
+
+    jobs = []
+    for arch in targets:
+        for dtype in dtypes:
+            for nodes, head_dim in PROJECT_SHAPES["hop"]:
+                jobs += hop_triton.compile_jobs(arch, dtype, nodes, head_dim)
+            for head_dim, dropout in PROJECT_SHAPES["interlaced"]:
+                jobs += interlaced_triton.compile_jobs(arch, dtype, head_dim, dropout)
+    accepted = {
+        (kernel, arch, dtype, shape, config)
+        for (kernel, arch, dtype, shape), rows in FITTING.items()
+        for config, _ in rows
+    }
+    return [job for job in jobs if key(job) + (tuple(job.label["config"]),) in accepted]
+
+
+def key(job: CompileJob) -> tuple:
     label = job.label
-    cells = [label["kernel"], f"sm_{job.arch}", label["dtype"], label["shape"], label["config"]]
-    if result.error and result.registers is None:
-        cells += [
-            "-",
-            "-",
-            "-",
-            f"{result.seconds:.0f}" if result.seconds else "-",
-            result.error.splitlines()[0][:80],
-        ]
+    return (label["kernel"], job.arch, label["dtype"], tuple(label["shape"]))
+
+
+def fits(result: CompileResult) -> bool:
+    return result.registers is not None and not result.problems()
+
+
+def shape_text(kernel: str, shape) -> str:
+    if kernel.startswith("hop"):
+        return f"N{shape[0]} d{shape[1]}"
+    return f"d{shape[0]}{' dropout' if shape[1] else ''}"
+
+
+def config_text(kernel: str, config) -> str:
+    if kernel.startswith("hop"):
+        return f"w{config[0]}"
+    return f"M{config[0]} N{config[1]} w{config[2]} s{config[3]}"
+
+
+def row(result: CompileResult) -> str:
+    job, label = result.job, result.job.label
+    cells = [label["kernel"], f"sm_{job.arch}", label["dtype"], shape_text(label["kernel"], label["shape"])]
+    cells.append(config_text(label["kernel"], label["config"]))
+    seconds = f"{result.seconds:.1f}" if result.seconds is not None else "-"
+    if result.registers is None:
+        cells += ["-", "-", "-", seconds, (result.error or "").strip().splitlines()[-1][:90]]
     else:
-        verdict = "; ".join(result.problems()) or "ok"
-        cells += [str(result.registers), f"{result.spill_stores}/{result.spill_loads}", str(result.shared),
-                  f"{result.seconds:.1f}", verdict]  # fmt: skip
+        verdict = "; ".join(result.problems()) or "fits"
+        cells += [str(result.registers), f"{result.spill_stores}/{result.spill_loads}", str(result.shared)]
+        cells += [seconds, verdict]
     return "| " + " | ".join(cells) + " |"
+
+
+HEADER = (
+    "| kernel | target | dtype | shape | config | registers | spills st/ld B | shared B | compile s | verdict |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def best_rows(results: list[CompileResult]) -> list[CompileResult]:
+    """One row per (kernel, target, dtype, shape): the fitting configuration with the fewest registers x
+    warps (else the one closest to fitting: fewest spills)."""
+    groups = defaultdict(list)
+    for result in results:
+        groups[key(result.job)].append(result)
+
+    def rank(result):
+        if fits(result):
+            return (0, result.registers * result.job.num_warps)
+        return (1, result.spills if result.spills is not None else float("inf"))
+
+    return [min(group, key=rank) for group in groups.values()]
+
+
+def summary(results: list[CompileResult]) -> str:
+    """Acceptance matrix (which shapes fit, per kernel x target x dtype) and the project's shapes in full."""
+    accepted = defaultdict(list)
+    refused = defaultdict(list)
+    for result in best_rows(results):
+        kernel, arch, dtype, shape = key(result.job)
+        (accepted if fits(result) else refused)[(kernel, arch, dtype)].append(shape_text(kernel, shape))
+    lines = ["| kernel | target | dtype | shapes that fit | shapes that do not |", "|---|---|---|---|---|"]
+    for group in sorted(set(accepted) | set(refused), key=lambda g: (g[0], g[1], DTYPES.index(g[2]))):
+        lines.append(
+            f"| {group[0]} | sm_{group[1]} | {group[2]} | {', '.join(accepted[group]) or '-'} "
+            f"| {', '.join(refused[group]) or '-'} |"
+        )
+    project = {("hop fwd", s) for s in PROJECT_SHAPES["hop"]} | {
+        ("hop bwd", s) for s in PROJECT_SHAPES["hop"]
+    }
+    project |= {(k, s) for k in ("interlaced fwd", "interlaced bwd") for s in PROJECT_SHAPES["interlaced"]}
+    lines += ["", "The project's shapes (best configuration of each):", "", HEADER]
+    for result in best_rows(results):
+        label = result.job.label
+        if (label["kernel"], tuple(label["shape"])) in project and label["dtype"] in (
+            "bf16",
+            "fp32",
+            "fp32-tf32",
+        ):
+            lines.append(row(result))
+    return "\n".join(lines)
+
+
+def limits_source(results: list[CompileResult], command: str) -> str:
+    import triton
+
+    fitting = defaultdict(list)
+    for result in results:
+        if fits(result):
+            fitting[key(result.job)].append((tuple(result.job.label["config"]), result.shared))
+    entries = "\n".join(f"    {k!r}: {tuple(sorted(v))!r}," for k, v in sorted(fitting.items(), key=repr))
+    return f'''"""Which launch configurations of the Triton kernels fit each GPU: generated, do not edit by hand.
+
+    {command}
+
+triton {triton.__version__}, compiled without a driver for sm_80 and sm_90. Keys: (kernel, target, dtype, block
+shape); values: the configurations that compile with no register spills and within the target's shared
+memory per block, with the shared memory each asks for (bytes, compared with the device's own limit at
+launch). Hop-Diffused shapes are (BLOCK_N, BLOCK_D) and configurations (num_warps,); interlaced shapes
+are (BLOCK_D, dropout) and configurations (BLOCK_M, BLOCK_N, num_warps, num_stages).
+"""
+
+FITTING = {{
+{entries}
+}}
+'''
+
+
+def save(results: list[CompileResult], path: str) -> None:
+    Path(path).write_text(json.dumps([asdict(result) for result in results]))
+
+
+def load(path: str) -> list[CompileResult]:
+    results = []
+    for fields in json.loads(Path(path).read_text()):
+        job = CompileJob(**fields.pop("job"))
+        results.append(CompileResult(job, **fields))
+    return results
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per kernel before giving up")
+    parser.add_argument(
+        "--timeout", type=float, default=60, help="seconds per kernel before it counts as unfit"
+    )
+    parser.add_argument("--table", action="store_true", help="print every row")
+    parser.add_argument("--summary", action="store_true", help="print the acceptance matrix and project rows")
+    parser.add_argument("--save", help="write the raw results (JSON)")
+    parser.add_argument("--load", help="read raw results instead of compiling")
+    parser.add_argument(
+        "--write-limits", help="write the FITTING table (hf_graph4mm/kernels/triton_limits.py)"
+    )
     args = parser.parse_args(argv)
     import triton
 
-    print(f"# triton {triton.__version__}, compiled without a driver (GPUTarget('cuda', arch, 32))")
+    if args.load:
+        results = load(args.load)
+    else:
+        jobs = all_jobs()
+        done = []
+
+        def progress(result):
+            done.append(result)
+            print(f"[{len(done)}/{len(jobs)}] {row(result)}", file=sys.stderr, flush=True)
+
+        results = compile_jobs(jobs, workers=args.workers, timeout=args.timeout, progress=progress)
+    if args.save:
+        save(results, args.save)
     print(
-        "| kernel | target | dtype | shape | config | registers | spills st/ld B | shared B | compile s | verdict |"
+        f"# triton {triton.__version__}, compiled without a driver: triton.compile(..., GPUTarget('cuda', arch, 32))"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    jobs = all_jobs()
-    done = []
-
-    def progress(result):
-        done.append(result)
-        print(f"[{len(done)}/{len(jobs)}] {row(result)}", file=sys.stderr, flush=True)
-
-    for result in compile_jobs(jobs, workers=args.workers, timeout=args.timeout, progress=progress):
-        print(row(result))
+    if args.table or not args.summary:
+        print(HEADER)
+        for result in results:
+            print(row(result))
+    if args.summary:
+        print(summary(results))
+    if args.write_limits:
+        command = "python benchmarks/kernel_resources.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        Path(args.write_limits).write_text(limits_source(results, command.strip()))
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def compile_one(job: CompileJob) -> CompileResult:
             )
     except Exception as error:  # a kernel that does not compile is a result, not a crash of the table
         return CompileResult(
-            job, seconds=time.perf_counter() - start, error=f"{type(error).__name__}: {error}"[:300]
+            job, seconds=time.perf_counter() - start, error=f"{type(error).__name__}: {error}"[-600:]
         )
     seconds = time.perf_counter() - start
     match = _PTXAS.search(log.getvalue())
@@ -252,7 +252,7 @@ def _serve() -> None:
         try:
             result = asdict(compile_one(job))
         except Exception as error:  # reported as the job's result; the worker serves the next one
-            result = asdict(CompileResult(job, error=f"{type(error).__name__}: {error}"[:300]))
+            result = asdict(CompileResult(job, error=f"{type(error).__name__}: {error}"[-600:]))
         print(json.dumps(result), flush=True)
 
 
