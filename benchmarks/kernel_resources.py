@@ -32,7 +32,12 @@ from hf_graph4mm.kernels.interlaced import triton as interlaced_triton  # noqa: 
 from hf_graph4mm.kernels.triton_resources import CompileJob, CompileResult, compile_jobs  # noqa: E402
 
 TARGETS = (80, 90)
-DTYPES = ("bf16", "fp16", "fp32", "fp32-tf32", "fp64")
+DTYPES = (
+    "bf16",
+    "fp32",
+    "fp32-tf32",
+    "fp64",
+)  # fp16 compiles to bf16's tiles and MMA shapes: bf16's rows speak for it
 SIZES = (16, 32, 64, 128)
 # Graph4MM: N 32 (12 text / 5 image node slots pad to 16; the issue's N32), d 64, K 3. GsiT MOSI: d 32
 # (cross-modal passes), 64 (self pass), dropout 0.1 in training.
@@ -43,6 +48,7 @@ PROJECT_SHAPES = {
 
 
 def all_jobs(targets=TARGETS, dtypes=DTYPES) -> list[CompileJob]:
+    """Every job, smallest blocks first (so that :class:`Dominance` can skip what a smaller block rules out)."""
     jobs = []
     for arch in targets:
         for dtype in dtypes:
@@ -51,7 +57,40 @@ def all_jobs(targets=TARGETS, dtypes=DTYPES) -> list[CompileJob]:
                     jobs += interlaced_triton.compile_jobs(arch, dtype, head_dim, dropout)
                 for nodes in SIZES:
                     jobs += hop_triton.compile_jobs(arch, dtype, nodes, head_dim)
-    return jobs
+    return sorted(
+        jobs,
+        key=lambda job: (
+            job.label["shape"][0] * (job.label["shape"][1] if job.label["kernel"].startswith("hop") else 1)
+        ),
+    )
+
+
+class Dominance:
+    """Skip a job when the same kernel, target, dtype and configuration already failed to fit at a block no
+    larger in any dimension: registers, spills and shared memory only grow with the block."""
+
+    def __init__(self):
+        self.failed = []
+
+    def record(self, result: CompileResult) -> None:
+        if not fits(result) and not (result.error or "").startswith("not compiled"):
+            self.failed.append(result.job)
+
+    def __call__(self, job: CompileJob) -> str | None:
+        label = job.label
+        for smaller in self.failed:
+            other = smaller.label
+            if (other["kernel"], smaller.arch, other["dtype"], tuple(other["config"])) != (
+                label["kernel"], job.arch, label["dtype"], tuple(label["config"])
+            ):  # fmt: skip
+                continue
+            if label["kernel"].startswith("hop"):
+                below = all(a <= b for a, b in zip(other["shape"], label["shape"]))
+            else:  # interlaced: head width, and dropout (True needs more than False)
+                below = other["shape"][0] <= label["shape"][0] and other["shape"][1] <= label["shape"][1]
+            if below:
+                return f"not compiled: {shape_text(other['kernel'], other['shape'])} already does not fit"
+        return None
 
 
 def project_jobs(targets=TARGETS, dtypes=("bf16", "fp32-tf32")) -> list[CompileJob]:
@@ -217,11 +256,16 @@ def main(argv=None) -> None:
         jobs = all_jobs()
         done = []
 
+        dominance = Dominance()
+
         def progress(result):
             done.append(result)
+            dominance.record(result)
             print(f"[{len(done)}/{len(jobs)}] {row(result)}", file=sys.stderr, flush=True)
 
-        results = compile_jobs(jobs, workers=args.workers, timeout=args.timeout, progress=progress)
+        results = compile_jobs(
+            jobs, workers=args.workers, timeout=args.timeout, progress=progress, skip=dominance
+        )
     if args.save:
         save(results, args.save)
     print(

@@ -195,11 +195,12 @@ class _Worker:
 
 
 def compile_jobs(
-    jobs: list[CompileJob], workers: int = 2, timeout: float | None = None, progress=None
+    jobs: list[CompileJob], workers: int = 2, timeout: float | None = None, progress=None, skip=None
 ) -> list[CompileResult]:
     """Compile every job (``workers`` processes at a time, at most ``timeout`` seconds each), in order.
 
-    ``progress(result)`` is called as each result arrives.
+    ``progress(result)`` is called as each result arrives; ``skip(job)``, when given, is asked before a job
+    starts and may return why it need not be compiled (the result then carries that as its error).
     """
     pending: queue.Queue = queue.Queue()
     for index, job in enumerate(jobs):
@@ -213,9 +214,13 @@ def compile_jobs(
                 index, job = pending.get_nowait()
             except queue.Empty:
                 break
-            if worker is None or worker.process.poll() is not None:
-                worker = _Worker(cache_dir)
-            results[index] = result = worker.run(job, timeout)
+            reason = skip(job) if skip is not None else None
+            if reason is not None:
+                results[index] = result = CompileResult(job, error=reason)
+            else:
+                if worker is None or worker.process.poll() is not None:
+                    worker = _Worker(cache_dir)
+                results[index] = result = worker.run(job, timeout)
             if progress is not None:
                 progress(result)
         if worker is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 
 import torch
 
@@ -63,7 +64,7 @@ def split_float(value: float) -> tuple[float, float]:
     Triton passes Python floats as float32; a float64 kernel adds the two back (``_scalar`` in the kernels),
     a float32 one uses ``hi`` alone. No tensor is made on the host and copied to the device for a scalar.
     """
-    hi = float(torch.tensor(value, dtype=torch.float32))
+    hi = struct.unpack("f", struct.pack("f", value))[0]  # rounded to float32 (no tensor)
     return hi, float(value - hi)
 
 
@@ -73,6 +74,12 @@ def device_arch(device: torch.device) -> int | None:
         return None
     major, minor = torch.cuda.get_device_capability(device)
     return 10 * major + minor
+
+
+def target_name(device: torch.device) -> str:
+    """How a refusal names the GPU: ``sm_90``; "the interpreter" off CUDA."""
+    arch = device_arch(device)
+    return "the interpreter" if arch is None else f"sm_{arch}"
 
 
 def table_arch(arch: int) -> int:

@@ -35,13 +35,13 @@ from triton.runtime.errors import OutOfResources
 from ..fallback import warn_once
 from ..triton_support import (
     check_device,
-    device_arch,
     dot_precision,
     dtype_key,
     fitting_configs,
     interpreted,
     next_block,
     split_float,
+    target_name,
 )
 from .diffusion import diffusion_weights
 from .sdpa import hop_diffused_attention_sdpa
@@ -309,10 +309,10 @@ def refusal(
     kernels = ("hop fwd", "hop bwd") if needs_grad else ("hop fwd",)
     missing = [name for name in kernels if not fitting_configs(name, query.device, query.dtype, shape)]
     if missing:
-        arch = device_arch(query.device)
-        return f"hop_diffused_fit_{shape}_{dtype_key(query.dtype)}_{arch}", (
+        target = target_name(query.device)
+        return f"hop_diffused_fit_{shape}_{dtype_key(query.dtype)}_{target}", (
             f"Triton hop-diffused attention at {nodes} nodes, head_dim {head_dim} in {dtype_key(query.dtype)} "
-            f"would spill registers or overflow shared memory on sm_{arch} ({' and '.join(missing)}; see "
+            f"would spill registers or overflow shared memory on {target} ({' and '.join(missing)}; see "
             "benchmarks/kernel_resources.py): using sdpa for such graphs (bf16 autocast, or float32 matmul "
             "precision 'high', runs more shapes in Triton)"
         )

@@ -42,13 +42,13 @@ from ..fallback import warn_once
 from ..philox import draw_seed, keep_threshold
 from ..triton_support import (
     check_device,
-    device_arch,
     dot_precision,
     dtype_key,
     fitting_configs,
     interpreted,
     next_block,
     split_float,
+    target_name,
 )
 from .layout import InterlacedLayout
 from .sdpa import interlaced_attention_sdpa
@@ -524,11 +524,11 @@ def refusal(
     kernels = ("interlaced fwd", "interlaced bwd") if needs_grad else ("interlaced fwd",)
     missing = [name for name in kernels if not fitting_configs(name, query.device, query.dtype, shape)]
     if missing:
-        arch = device_arch(query.device)
-        return f"interlaced_fit_{shape}_{dtype_key(query.dtype)}_{arch}", (
+        target = target_name(query.device)
+        return f"interlaced_fit_{shape}_{dtype_key(query.dtype)}_{target}", (
             f"Triton interlaced attention at head_dim {head_dim} in {dtype_key(query.dtype)} "
             f"{'with' if dropout_p > 0.0 else 'without'} dropout would spill registers or overflow shared "
-            f"memory on sm_{arch} ({' and '.join(missing)}; see benchmarks/kernel_resources.py): using sdpa "
+            f"memory on {target} ({' and '.join(missing)}; see benchmarks/kernel_resources.py): using sdpa "
             "(bf16 autocast, or float32 matmul precision 'high', runs more shapes in Triton)"
         )
     return None
