@@ -29,3 +29,21 @@ def refresh_attention_backends(model) -> None:
     for module in model.modules():
         if module is not model and hasattr(module, "refresh_backend"):
             module.refresh_backend()
+
+
+class ResolvesBackend:
+    """Mixed into an attention module with a ``config``: ``backends`` (the core's table, a class attribute)
+    is asked once for ``config._attn_implementation``, when the backend is set, not at every call."""
+
+    backends = None  # an AttentionCoreInterface instance
+
+    def refresh_backend(self) -> None:
+        """Resolve ``config._attn_implementation`` to this module's attention function (validated once)."""
+        self.backend = self.config._attn_implementation
+        self.attention_function = self.backends.get_interface(self.backend)
+
+    def resolved_attention(self):
+        """The attention function; re-resolved only if the config was edited directly (one string compare)."""
+        if self.config._attn_implementation != self.backend:
+            self.refresh_backend()
+        return self.attention_function

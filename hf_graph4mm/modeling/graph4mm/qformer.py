@@ -14,6 +14,7 @@ from torch import nn
 from transformers.activations import ACT2FN
 
 from ...kernels import KeyMaskedAttentionInterface
+from ..attention_parts import ResolvesBackend
 from .structure import merge_heads, split_heads
 
 # Backend per ``config._attn_implementation`` (the Q-Former config follows the model's: see
@@ -22,8 +23,10 @@ from .structure import merge_heads, split_heads
 KEY_MASKED_ATTENTION_FUNCTIONS = KeyMaskedAttentionInterface()
 
 
-class QFormerAttention(nn.Module):
+class QFormerAttention(ResolvesBackend, nn.Module):
     """Multi-head attention with a key mask; ``key_states`` defaults to the queries (self-attention)."""
+
+    backends = KEY_MASKED_ATTENTION_FUNCTIONS
 
     def __init__(self, config):
         super().__init__()
@@ -37,20 +40,13 @@ class QFormerAttention(nn.Module):
         self.output = nn.Linear(width, width)
         self.refresh_backend()
 
-    def refresh_backend(self) -> None:
-        """Resolve ``config._attn_implementation`` to this module's attention function (validated once)."""
-        self.backend = self.config._attn_implementation
-        self.attention_function = KEY_MASKED_ATTENTION_FUNCTIONS.get_interface(self.backend)
-
     def forward(self, hidden, key_states, key_mask):
         """hidden: ``[batch, queries, dim]``; key_states: ``[batch, keys, dim]``; key_mask: ``[batch, keys]``."""
         query = split_heads(self.query(hidden), self.num_heads)
         key = split_heads(self.key(key_states), self.num_heads)
         value = split_heads(self.value(key_states), self.num_heads)
         dropout = self.dropout if self.training else 0.0
-        if self.config._attn_implementation != self.backend:  # the config was edited directly
-            self.refresh_backend()
-        attended = self.attention_function(query, key, value, key_mask, dropout)
+        attended = self.resolved_attention()(query, key, value, key_mask, dropout)
         # A sample with no real key contributes nothing: not even the output projection's bias.
         has_key = key_mask.any(dim=-1)[:, None, None].to(attended.dtype)
         return self.output(merge_heads(attended)) * has_key

@@ -13,6 +13,7 @@ from torch import nn
 
 from ...graph_batch import SubgraphInputs
 from ...kernels import HopDiffusedAttentionInterface, diffusion_weights
+from ..attention_parts import ResolvesBackend
 
 # This model's own table of backends (never transformers' global one), read when the backend is set.
 HOP_DIFFUSED_ATTENTION_FUNCTIONS = HopDiffusedAttentionInterface()
@@ -30,7 +31,7 @@ def merge_heads(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.transpose(1, 2).reshape(batch, length, heads * head_dim)
 
 
-class HopDiffusedAttention(nn.Module):
+class HopDiffusedAttention(ResolvesBackend, nn.Module):
     """``H <- H + calA H`` with ``calA = sum_{i=0..K} theta_i A^i`` (paper eq. 1-4).
 
     The attention ``A`` is computed from learned query/key projections of ``H`` and masked
@@ -41,6 +42,8 @@ class HopDiffusedAttention(nn.Module):
         config: a :class:`Graph4MMConfig` (sizes from its ``qformer_config``; ``diffusion_*``;
             the backend from its ``_attn_implementation``).
     """
+
+    backends = HOP_DIFFUSED_ATTENTION_FUNCTIONS
 
     def __init__(self, config):
         super().__init__()
@@ -59,11 +62,6 @@ class HopDiffusedAttention(nn.Module):
         self.query = nn.Linear(hidden_size, hidden_size)
         self.key = nn.Linear(hidden_size, hidden_size)
         self.refresh_backend()
-
-    def refresh_backend(self) -> None:
-        """Resolve ``config._attn_implementation`` to this module's attention function (validated once)."""
-        self.backend = self.config._attn_implementation
-        self.attention_function = HOP_DIFFUSED_ATTENTION_FUNCTIONS.get_interface(self.backend)
 
     def _project(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(query, key)``, each ``[batch, nodes, dim]``.
@@ -84,12 +82,11 @@ class HopDiffusedAttention(nn.Module):
 
     def diffuse(self, hidden: torch.Tensor, subgraph: SubgraphInputs) -> torch.Tensor:
         """``calA H``: ``[batch, nodes, dim]`` -> ``[batch, nodes, dim]`` (zero on padded rows)."""
-        if self.config._attn_implementation != self.backend:  # the config was edited directly
-            self.refresh_backend()
+        attention = self.resolved_attention()
         query, key = self._project(hidden)
         query, key = split_heads(query, self.num_heads), split_heads(key, self.num_heads)
         value = split_heads(hidden, self.num_heads)
-        diffused = self.attention_function(
+        diffused = attention(
             query, key, value, subgraph.adjacency, self.alpha, self.num_steps, row_mask=subgraph.node_mask
         )
         return merge_heads(diffused)

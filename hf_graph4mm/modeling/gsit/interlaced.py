@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from ...kernels import NAMED_PATTERNS, InterlacedAttentionInterface, InterlacedLayout
 from ...kernels.interlaced import interlaced_attention_probs
+from ..attention_parts import ResolvesBackend
 from .configuration_gsit import GsiTConfig
 from .inputs import MODALITIES, RealLengths
 from .layers import FusionOutput, LayerStack, PreLNLayer, SharedProjections
@@ -29,17 +30,14 @@ from .layers import FusionOutput, LayerStack, PreLNLayer, SharedProjections
 INTERLACED_ATTENTION_FUNCTIONS = InterlacedAttentionInterface()
 
 
-class InterlacedAttention(SharedProjections):
+class InterlacedAttention(ResolvesBackend, SharedProjections):
     """Segment ``s`` of the sequence attends only to segment ``pattern[s]``, with one set of projections."""
+
+    backends = INTERLACED_ATTENTION_FUNCTIONS
 
     def __init__(self, config: GsiTConfig, width: int):
         super().__init__(config, width)
         self.refresh_backend()
-
-    def refresh_backend(self) -> None:
-        """Resolve ``config._attn_implementation`` to the attention function (validated once)."""
-        self.backend = self.config._attn_implementation
-        self.attention_function = INTERLACED_ATTENTION_FUNCTIONS.get_interface(self.backend)
 
     def forward(
         self,
@@ -61,8 +59,7 @@ class InterlacedAttention(SharedProjections):
         Returns:
             ``[N, width]`` (``[S * batch, width]`` in ``keep_rows``' order), and the probabilities or None.
         """
-        if self.config._attn_implementation != self.backend:  # the config was edited directly
-            self.refresh_backend()
+        attention = self.resolved_attention()
         # one GEMM for q, k and v (the weights stay three Linear modules: checkpoints unchanged)
         weight = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight])
         bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
@@ -71,7 +68,7 @@ class InterlacedAttention(SharedProjections):
             padded = layout.unpack(F.linear(rows, weight, bias))  # [batch, T, 3 * width]
             # unbind, not indexing: its backward is one stack, not three zero-filled full-size tensors
             query, key, value = padded.view(batch, total, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind()
-            attended = self.attention_function(query, key, value, layout, pattern, dropout_p=self.dropout_p)
+            attended = attention(query, key, value, layout, pattern, dropout_p=self.dropout_p)
             probs = interlaced_attention_probs(query, key, layout, pattern) if output_attentions else None
             return self.o_proj(layout.pack(attended.transpose(1, 2))), probs
         segments = len(layout.segment_lengths)
@@ -79,7 +76,7 @@ class InterlacedAttention(SharedProjections):
         key, value = padded.view(batch, total, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind()
         query = F.linear(rows.index_select(0, keep_rows), weight[:width], bias[:width])  # [S * batch, width]
         query = query.view(segments, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)  # [batch, heads, S, d]
-        attended = self.attention_function(
+        attended = attention(
             query, key, value, layout, pattern, dropout_p=self.dropout_p, query_segment_lengths=(1,) * segments
         )  # [batch, heads, S, head_dim]
         return self.o_proj(attended.permute(2, 0, 1, 3).reshape(segments * batch, width)), None
