@@ -17,7 +17,7 @@ from ...kernels import KeyMaskedAttentionInterface
 from ..attention_parts import ResolvesBackend
 from .structure import merge_heads, split_heads
 
-# Backend per ``config._attn_implementation`` (the Q-Former config follows the model's: see
+# Backend per ``qformer_config._attn_implementation`` (a plain name given to the model reaches it: see
 # Graph4MMConfig), resolved when it is set; "triton" and "flex_attention" run sdpa, as
 # KeyMaskedAttentionInterface states.
 KEY_MASKED_ATTENTION_FUNCTIONS = KeyMaskedAttentionInterface()
