@@ -24,7 +24,11 @@ Measurement, all backends of a shape in one process, timed round-robin:
   graph), forward = the matmuls; forward+backward counted as 3.5 x forward for interlaced
   (flash-attention accounting) and 3 x forward for hop-diffused; bandwidth = bytes of the
   inputs read once and the outputs written once (and their gradients) over the time.
-  ``--ceilings`` measures the device's copy bandwidth and bf16 matmul rate to compare with.
+  ``--ceilings`` measures the device's copy bandwidth and bf16 matmul rate, and each row gives its
+  TFLOP/s and TB/s as a percentage of them.
+* path that ran: what computed the row; for "triton", the entry's own rule (``refusal`` in each
+  ``kernels/*/triton.py``: sizes, dtype, and the limits table of what compiles without spills) names any
+  fallback to sdpa.
 
 Never time Triton kernels in the CPU interpreter: "triton" is only benchmarked on CUDA.
 """
@@ -32,6 +36,7 @@ Never time Triton kernels in the CPU interpreter: "triton" is only benchmarked o
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,20 +55,40 @@ from hf_graph4mm.kernels import (  # noqa: E402
 )
 from hf_graph4mm.kernels.hop_diffused.sdpa import sdpa_path  # noqa: E402
 
-TRITON_MAX_NODES = 128  # kernels/hop_diffused/triton.py MAX_NODES (not imported: that module needs Triton)
+
+def triton_refusal(case: Case, inputs, needs_grad: bool) -> str | None:
+    """Why the "triton" entry would send these inputs to sdpa (its own rule: size, dtype, the limits table)."""
+    query, key, value = inputs
+    if case.nodes is not None:
+        from hf_graph4mm.kernels.hop_diffused.triton import refusal
+
+        reason = refusal(query, key, value, 2, needs_grad)
+    else:
+        from hf_graph4mm.kernels.interlaced.triton import refusal
+
+        reason = refusal(query, key, value, 0.0, needs_grad)
+    return None if reason is None else reason[1].split(":")[0]
 
 
-def path_ran(case: Case, backend: str, device: str, needs_grad: bool) -> str:
+def path_ran(case: Case, backend: str, device: str, needs_grad: bool, inputs=None) -> str:
     """What actually computed a row: a backend may route a shape to another exact path (documented)."""
     if backend == "flex_attention" and device == "cpu" and needs_grad:
         return "sdpa (flex has no CPU backward)"
+    if backend == "triton" and inputs is not None:
+        reason = triton_refusal(case, inputs, needs_grad)
+        if reason is not None:
+            return f"sdpa ({reason})"
     if case.nodes is None:
         return backend
     if backend == "sdpa":
         return f"sdpa: {sdpa_path(case.nodes, case.head_dim)}"
-    if backend == "triton" and case.nodes > TRITON_MAX_NODES:
-        return "sdpa (graph too large for the triton kernel)"
     return backend
+
+
+def parse_ceilings(line: str) -> tuple[float, float]:
+    """``(copy TB/s, bf16 matmul TFLOP/s)`` from :func:`~benchmarks.machine_state.cuda_ceilings`' line."""
+    numbers = re.findall(r"([0-9.]+) (?:TB|TFLOP)/s", line)
+    return float(numbers[0]), float(numbers[1])
 
 
 @dataclass
@@ -177,6 +202,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--quick", action="store_true", help="two small shapes (smoke test)")
     parser.add_argument(
+        "--shapes", nargs="+", default=None, help="only the shapes whose name contains one of these strings"
+    )
+    parser.add_argument(
         "--cores",
         nargs="+",
         default=["interlaced", "hop"],
@@ -203,16 +231,21 @@ def main(argv=None) -> None:
     print(f"# torch {torch.__version__}, {device_name}")
     if args.device == "cpu":
         print(f"# machine at start: {machine_state()}")
+    args.peaks = None
     if args.device == "cuda" and args.ceilings:
-        print("# " + cuda_ceilings())
+        line = cuda_ceilings()
+        args.peaks = parse_ceilings(line)
+        print("# " + line)
 
     header = "| shape | dtype | mode | backend | path that ran | max abs diff | time ms | x eager | peak MiB | x eager |"
     if args.device == "cuda":
-        header += " TFLOP/s | GB/s |"
+        header += " TFLOP/s | % matmul ceiling | TB/s | % copy ceiling |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for case in shapes(args.quick):
         if ("hop" if case.nodes is not None else "interlaced") not in args.cores:
+            continue
+        if args.shapes and not any(part in case.name for part in args.shapes):
             continue
         for dtype_name in args.dtypes:
             dtype = getattr(torch, dtype_name)
@@ -225,11 +258,12 @@ def case_rows(case: Case, dtype, mode: str, backends: list[str], args) -> list[s
     """The table rows of one shape, dtype and mode: every backend, eager first (the ratios' base)."""
     needs_grad = mode == "fwd+bwd"
     dtype_name = str(dtype).removeprefix("torch.")
-    lines, runs, measured = [], {}, {}
+    lines, runs, measured, paths = [], {}, {}, {}
     reference = None
     for backend in backends:
         try:
             run, inputs = case.make(backend, dtype, args.device, needs_grad)
+            paths[backend] = path_ran(case, backend, args.device, needs_grad, inputs)
             with torch.no_grad():
                 output = run().float()
             if backend == "eager":
@@ -250,14 +284,16 @@ def case_rows(case: Case, dtype, mode: str, backends: list[str], args) -> list[s
         speedup = f"{eager[0] / seconds[backend]:.2f}" if eager else "-"
         saving = f"{eager[1] / max(peak, 1):.1f}" if eager else "-"
         row = (
-            f"| {case.name} | {dtype_name} | {mode} | {backend} | {path_ran(case, backend, args.device, needs_grad)} "
+            f"| {case.name} | {dtype_name} | {mode} | {backend} | {paths[backend]} "
             f"| {difference:.1e} | {seconds[backend] * 1e3:.2f} "
             f"| {speedup} | {peak / 2**20:.1f} | {saving} |"
         )
         if args.device == "cuda":
             factor = (3.5 if case.name.startswith(("MOSI", "MOSEI")) else 3.0) if needs_grad else 1.0
             moved = case.bytes_fwd * dtype.itemsize * (2 if needs_grad else 1)
-            row += f" {case.flops_fwd * factor / seconds[backend] / 1e12:.1f} | {moved / seconds[backend] / 1e9:.0f} |"
+            tflops, tbps = case.flops_fwd * factor / seconds[backend] / 1e12, moved / seconds[backend] / 1e12
+            copy_peak, matmul_peak = args.peaks or (float("nan"), float("nan"))
+            row += f" {tflops:.1f} | {100 * tflops / matmul_peak:.0f} | {tbps:.2f} | {100 * tbps / copy_peak:.0f} |"
         lines.append(row)
     return lines
 

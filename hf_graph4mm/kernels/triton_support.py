@@ -104,7 +104,9 @@ def fitting_configs(kernel: str, device: torch.device, dtype: torch.dtype, shape
     if arch is None:
         return [(config, 0) for config in INTERPRETER_CONFIGS[kernel]]
     limit = shared_memory_limit(device)
-    rows = FITTING.get((kernel, table_arch(arch), dtype_key(dtype), shape), ())
+    key = dtype_key(dtype)
+    key = "bf16" if key == "fp16" else key  # fp16 compiles to bf16's tiles and MMA shapes: one row for both
+    rows = FITTING.get((kernel, table_arch(arch), key, shape), ())
     return [(config, shared) for config, shared in rows if shared <= limit]
 
 
