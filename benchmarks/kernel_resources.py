@@ -5,6 +5,8 @@ launch configuration -> registers, spills, shared memory, compile seconds; and t
     python benchmarks/kernel_resources.py --table            # every row (about 1,300 compiles, ~40 min on 2 cores)
     python benchmarks/kernel_resources.py --save results.json --write-limits hf_graph4mm/kernels/triton_limits.py
     python benchmarks/kernel_resources.py --load results.json --summary   # re-print without compiling
+    python benchmarks/kernel_resources.py --load results.json --kernels "interlaced bwd" --save results.json
+                                                              # recompile one kernel's rows, keep the rest
 
 Every shape the dispatchers could accept: Hop-Diffused blocks of N x d nodes x head width (16..128 each,
 K = 3 hops), interlaced heads of d = 16..128 with and without dropout, each kernel (forward and backward)
@@ -29,7 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hf_graph4mm.kernels.hop_diffused import triton as hop_triton  # noqa: E402
 from hf_graph4mm.kernels.interlaced import triton as interlaced_triton  # noqa: E402
-from hf_graph4mm.kernels.triton_resources import CompileJob, CompileResult, compile_jobs  # noqa: E402
+from hf_graph4mm.kernels.triton_resources import (  # noqa: E402
+    PROJECT_SHAPES,
+    CompileJob,
+    CompileResult,
+    compile_jobs,
+    job_key,
+)
 
 TARGETS = (80, 90)
 DTYPES = (
@@ -39,12 +47,6 @@ DTYPES = (
     "fp64",
 )  # fp16 compiles to bf16's tiles and MMA shapes: bf16's rows speak for it
 SIZES = (16, 32, 64, 128)
-# Graph4MM: N 32 (12 text / 5 image node slots pad to 16; the issue's N32), d 64, K 3. GsiT MOSI: d 32
-# (cross-modal passes), 64 (self pass), dropout 0.1 in training.
-PROJECT_SHAPES = {
-    "hop": [(32, 64), (16, 64)],
-    "interlaced": [(32, True), (64, True), (32, False), (64, False)],
-}
 
 
 def all_jobs(targets=TARGETS, dtypes=DTYPES) -> list[CompileJob]:
@@ -93,30 +95,6 @@ class Dominance:
         return None
 
 
-def project_jobs(targets=TARGETS, dtypes=("bf16", "fp32-tf32")) -> list[CompileJob]:
-    """The project's shapes only, in every configuration the limits accept for them (the CI compile check)."""
-    from hf_graph4mm.kernels.triton_limits import FITTING
-
-    jobs = []
-    for arch in targets:
-        for dtype in dtypes:
-            for nodes, head_dim in PROJECT_SHAPES["hop"]:
-                jobs += hop_triton.compile_jobs(arch, dtype, nodes, head_dim)
-            for head_dim, dropout in PROJECT_SHAPES["interlaced"]:
-                jobs += interlaced_triton.compile_jobs(arch, dtype, head_dim, dropout)
-    accepted = {
-        (kernel, arch, dtype, shape, config)
-        for (kernel, arch, dtype, shape), rows in FITTING.items()
-        for config, _ in rows
-    }
-    return [job for job in jobs if key(job) + (tuple(job.label["config"]),) in accepted]
-
-
-def key(job: CompileJob) -> tuple:
-    label = job.label
-    return (label["kernel"], job.arch, label["dtype"], tuple(label["shape"]))
-
-
 def fits(result: CompileResult) -> bool:
     return result.registers is not None and not result.problems()
 
@@ -158,7 +136,7 @@ def best_rows(results: list[CompileResult]) -> list[CompileResult]:
     warps (else the one closest to fitting: fewest spills)."""
     groups = defaultdict(list)
     for result in results:
-        groups[key(result.job)].append(result)
+        groups[job_key(result.job)].append(result)
 
     def rank(result):
         if fits(result):
@@ -173,7 +151,7 @@ def summary(results: list[CompileResult]) -> str:
     accepted = defaultdict(list)
     refused = defaultdict(list)
     for result in best_rows(results):
-        kernel, arch, dtype, shape = key(result.job)
+        kernel, arch, dtype, shape = job_key(result.job)
         (accepted if fits(result) else refused)[(kernel, arch, dtype)].append(shape_text(kernel, shape))
     lines = ["| kernel | target | dtype | shapes that fit | shapes that do not |", "|---|---|---|---|---|"]
     for group in sorted(set(accepted) | set(refused), key=lambda g: (g[0], g[1], DTYPES.index(g[2]))):
@@ -203,7 +181,7 @@ def limits_source(results: list[CompileResult], command: str) -> str:
     fitting = defaultdict(list)
     for result in results:
         if fits(result):
-            fitting[key(result.job)].append((tuple(result.job.label["config"]), result.shared))
+            fitting[job_key(result.job)].append((tuple(result.job.label["config"]), result.shared))
     entries = "\n".join(f"    {k!r}: {tuple(sorted(v))!r}," for k, v in sorted(fitting.items(), key=repr))
     return f'''"""Which launch configurations of the Triton kernels fit each GPU: generated, do not edit by hand.
 
@@ -245,15 +223,20 @@ def main(argv=None) -> None:
     parser.add_argument("--save", help="write the raw results (JSON)")
     parser.add_argument("--load", help="read raw results instead of compiling")
     parser.add_argument(
+        "--kernels",
+        nargs="+",
+        help="with --load: recompile these kernels' rows (e.g. 'interlaced bwd'), keep the rest",
+    )
+    parser.add_argument(
         "--write-limits", help="write the FITTING table (hf_graph4mm/kernels/triton_limits.py)"
     )
     args = parser.parse_args(argv)
     import triton
 
-    if args.load:
-        results = load(args.load)
-    else:
-        jobs = all_jobs()
+    results = load(args.load) if args.load else []
+    if args.kernels or not args.load:
+        results = [result for result in results if result.job.label["kernel"] not in (args.kernels or ())]
+        jobs = [job for job in all_jobs() if not args.kernels or job.label["kernel"] in args.kernels]
         done = []
 
         dominance = Dominance()
@@ -263,7 +246,7 @@ def main(argv=None) -> None:
             dominance.record(result)
             print(f"[{len(done)}/{len(jobs)}] {row(result)}", file=sys.stderr, flush=True)
 
-        results = compile_jobs(
+        results += compile_jobs(
             jobs, workers=args.workers, timeout=args.timeout, progress=progress, skip=dominance
         )
     if args.save:
