@@ -41,6 +41,44 @@ SHARED_MEMORY_PER_BLOCK = {
 MAX_REGISTERS = 255  # per thread, every arch since sm_50
 
 
+# The project's shapes: Graph4MM subgraphs (12 text / 5 image node slots and the issue's N 32: blocks of 16
+# and 32 nodes, head width 64, K 3) and GsiT on MOSI (head width 32 in the cross-modal passes, 64 in the
+# self pass; attention dropout 0.1 when training, none at eval).
+PROJECT_SHAPES = {"hop": ((32, 64), (16, 64)), "interlaced": ((32, True), (64, True), (32, False), (64, False))}
+# What the CI compile check compiles: the largest of each (a smaller node block, or the kernels without their
+# dropout code, need no more registers or shared memory; the full table checks them all).
+CHECKED_SHAPES = {"hop": ((32, 64),), "interlaced": ((32, True), (64, True))}
+
+
+def project_jobs(targets=(80, 90), dtypes=("bf16", "fp32-tf32"), shapes=None) -> list:
+    """Every launch configuration of every kernel at ``shapes`` (default :data:`CHECKED_SHAPES`) that the
+    limits table accepts (what the dispatchers and autotuners may run), as jobs: the CI compile check."""
+    from .hop_diffused import triton as hop_triton
+    from .interlaced import triton as interlaced_triton
+    from .triton_limits import FITTING
+
+    accepted = {
+        (kernel, arch, dtype, shape, config)
+        for (kernel, arch, dtype, shape), rows in FITTING.items()
+        for config, _ in rows
+    }
+    shapes = CHECKED_SHAPES if shapes is None else shapes
+    jobs = []
+    for arch in targets:
+        for dtype in dtypes:
+            for nodes, head_dim in shapes["hop"]:
+                jobs += hop_triton.compile_jobs(arch, dtype, nodes, head_dim)
+            for head_dim, dropout in shapes["interlaced"]:
+                jobs += interlaced_triton.compile_jobs(arch, dtype, head_dim, dropout)
+    return [job for job in jobs if job_key(job) + (tuple(job.label["config"]),) in accepted]
+
+
+def job_key(job) -> tuple:
+    """``(kernel, target, dtype, block shape)``: how the limits table names what ``job`` compiles."""
+    label = job.label
+    return (label["kernel"], job.arch, label["dtype"], tuple(label["shape"]))
+
+
 @dataclass(frozen=True)
 class CompileJob:
     """One kernel specialisation to compile: what a wrapper would launch for one shape and dtype.
