@@ -28,6 +28,8 @@ class InterlacedLayout:
             position is a row (no padding, or a graph traced by torch.compile / torch.export, where the
             number of real steps is not known ahead of time and padded rows are computed and ignored).
         real_lengths: ``[segments, batch]`` long real lengths (when planned from lengths).
+        host_lengths: the same lengths as Python ints, ``[segments][batch]``, when known without a
+            device sync (planned from lengths outside a traced graph); None otherwise.
     """
 
     segment_lengths: tuple[int, ...]
@@ -35,6 +37,7 @@ class InterlacedLayout:
     segment_lacks_key: tuple[bool, ...] = ()
     rows: torch.Tensor | None = None
     real_lengths: torch.Tensor | None = None
+    host_lengths: tuple[tuple[int, ...], ...] | None = None
     _memo: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -80,12 +83,13 @@ class InterlacedLayout:
         if host_lengths is None:
             lacks = (True,) * len(segment_lengths)
             return cls(tuple(segment_lengths), mask, lacks, None, real_lengths)
+        host_lengths = tuple(tuple(int(n) for n in lengths) for lengths in host_lengths)
         lacks = tuple(min(lengths) == 0 for lengths in host_lengths)
         real = sum(sum(lengths) for lengths in host_lengths)
         rows = None
         if real != mask.numel():  # with a known count, finding the rows needs no sync of its own
             rows = torch.nonzero_static(mask.reshape(-1), size=real).squeeze(1)
-        return cls(tuple(segment_lengths), mask, lacks, rows, real_lengths)
+        return cls(tuple(segment_lengths), mask, lacks, rows, real_lengths, host_lengths)
 
     @property
     def total(self) -> int:
@@ -119,6 +123,24 @@ class InterlacedLayout:
             return padded
         padded = packed.new_zeros(self.batch * self.total, packed.shape[-1])
         return padded.index_copy(0, self.rows, packed).view(self.batch, self.total, -1)
+
+    @property
+    def blocks(self) -> tuple[int, ...] | None:
+        """The rows as blocks: the real steps of sample ``b``'s segment ``s`` are the ``b * S + s``-th
+        block of ``rows`` (sample-major, each block contiguous). None without ``rows`` or host lengths."""
+        if self.rows is None or self.host_lengths is None:
+            return None
+        return self.cached(
+            "blocks", lambda: tuple(n for sample in zip(*self.host_lengths) for n in sample)
+        )
+
+    def score_entries(self, pattern: tuple[int, ...]) -> tuple[int, int]:
+        """``(padded, real)``: how many query-key scores one head computes under ``pattern`` over the padded
+        segments, and over each sample's real steps only (needs host lengths)."""
+        lengths, batch = self.host_lengths, self.batch
+        padded = batch * sum(self.segment_lengths[s] * self.segment_lengths[k] for s, k in enumerate(pattern))
+        real = sum(lengths[s][b] * lengths[k][b] for s, k in enumerate(pattern) for b in range(batch))
+        return padded, real
 
     def last_rows(self) -> torch.Tensor:
         """``[segments * batch]`` long: the row of each sample's last real step in each segment,

@@ -18,6 +18,11 @@ Each block takes the faster path for where it runs (:func:`segment_pair_path`):
 
 Without dropout the fused kernel is kept on CPU too: an explicit path would need the strided q/k/v
 head views copied, which SDPA reads in place (benchmarks/attention.py compares the two).
+
+On padded batches the model hands a CPU forward its rows instead (:func:`interlaced_attention_sdpa_rows`,
+``interlaced_attention_sdpa.rows``): one block per sample and segment pair, each only as long as that
+sample's real steps, so no score of a padded query or key is computed and nothing is packed or unpacked
+around the kernel; the padded path computes ``T_q x T_k`` scores per block whatever the real lengths.
 """
 
 from __future__ import annotations
@@ -116,3 +121,65 @@ def interlaced_attention_sdpa(
         for query_segment, key_segment in enumerate(pattern)
     ]
     return concat_segments(outputs)
+
+
+# The rows variant runs one SDPA call per sample and segment where the padded path runs one per segment:
+# it pays off once the padded scores outnumber the real ones by this much (benchmarks/RESULTS.md).
+ROWS_MIN_SAVING = 1.25
+
+
+def rows_path_applies(layout: InterlacedLayout, pattern: tuple[int, ...], device: torch.device) -> bool:
+    """Whether a CPU forward should take :func:`interlaced_attention_sdpa_rows` for ``pattern`` (host lengths
+    known, padding present, and at least ``ROWS_MIN_SAVING`` times fewer scores than the padded path)."""
+    if device.type != "cpu" or layout.blocks is None:
+        return False
+    padded, real = layout.cached(("score_entries", pattern), lambda: layout.score_entries(pattern))
+    return padded >= ROWS_MIN_SAVING * real
+
+
+def _rows_block(query, key, value, scaling, dropout_p):
+    """``[L_q, heads, d]`` queries of one sample against its ``[L_k, heads, d]`` keys -> ``[L_q, heads, d_v]``."""
+    if key.shape[0] == 0:
+        return query.new_zeros(query.shape[:-1] + value.shape[-1:])
+    query, key, value = (t.transpose(0, 1).unsqueeze(0) for t in (query, key, value))  # [1, heads, L, d] views
+    if segment_pair_path(query.device, dropout_p) == "explicit":
+        scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+        output = dropped_attention(query, key, value, None, dropout_p, scale)
+    else:
+        output = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout_p, scale=scaling)
+    return output[0].transpose(0, 1)
+
+
+def interlaced_attention_sdpa_rows(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    layout: InterlacedLayout,
+    pattern: tuple[int, ...],
+    scaling: float | None = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """The same attention on the real rows only (no padding anywhere), one block per sample and segment.
+
+    Args:
+        query, key, value: ``[N, heads, head_dim]``, the layout's rows; ``layout.blocks`` gives their
+            blocks (sample-major, the real steps of each segment, contiguous).
+
+    Returns:
+        ``[N, heads, head_dim]``, the rows' outputs in the same order.
+    """
+    blocks = layout.blocks
+    segments = len(layout.segment_lengths)
+    queries, keys, values = (t.split(blocks) for t in (query, key, value))
+    outputs = []
+    for sample in range(len(blocks) // segments):
+        for query_segment, key_segment in enumerate(pattern):
+            source = sample * segments + key_segment
+            outputs.append(
+                _rows_block(queries[sample * segments + query_segment], keys[source], values[source], scaling, dropout_p)
+            )
+    return torch.cat(outputs)
+
+
+interlaced_attention_sdpa_rows.applies = rows_path_applies
+interlaced_attention_sdpa.rows = interlaced_attention_sdpa_rows

@@ -18,8 +18,11 @@ REGRESSION_LOSSES = ("l1", "mse")
 class GsiTConfig(PreTrainedConfig):
     r"""Configuration of :class:`GsiTModel` / :class:`GsiTForSequenceClassification`.
 
-    The defaults are the published CMU-MOSI setting (BERT text features 768-d, audio 5-d,
-    vision 20-d, width 128, 4 heads, 4 depth-tied layers, conv kernel 5).
+    The defaults are the published GsiT CMU-MOSI setting (BERT text features 768-d, audio 5-d,
+    vision 20-d, width 128, 4 heads, 4 depth-tied layers, conv kernel 5; dropout 0.2 on each pass's
+    input, 0.5 on the text features, none elsewhere): ``GsiTConfig.from_preset("mosi")``. The other
+    published settings (GsiT and MulT on MOSI, MOSEI, SIMS) are :meth:`from_preset`'s
+    (:mod:`~hf_graph4mm.modeling.gsit.presets`).
 
     Args:
         text_dim, audio_dim, vision_dim: feature size of each modality's input sequence. With a
@@ -32,9 +35,11 @@ class GsiTConfig(PreTrainedConfig):
             padding, so a sequence of length ``T`` becomes ``T - k + 1``). The published MOSEI
             MulT baseline uses 5 / 1 / 3.
         embedding_dropout: dropout on each pass's scaled input.
-        attention_dropout: dropout on attention probabilities (training only).
+        attention_dropout: dropout on attention probabilities (training only). The published GsiT
+            configures 0.3 but never applies it: 0.0 is what it trains with.
         activation_dropout: dropout after the FFN's GELU.
         residual_dropout: dropout on each sub-layer's output before the residual sum.
+        text_dropout: dropout on the text features (or the text encoder's output) before the conv.
         output_dropout: dropout inside the prediction head.
         fusion: "interlaced" (GsiT: three shared-weight passes under the Interlaced Mask) or
             "mult" (MulT: six cross-modal transformers and three memory transformers).
@@ -64,9 +69,10 @@ class GsiTConfig(PreTrainedConfig):
     audio_kernel_size: int = 5
     vision_kernel_size: int = 5
     embedding_dropout: float = 0.2
-    attention_dropout: float = 0.1
-    activation_dropout: float = 0.1
-    residual_dropout: float = 0.1
+    attention_dropout: float = 0.0
+    activation_dropout: float = 0.0
+    residual_dropout: float = 0.0
+    text_dropout: float = 0.5
     output_dropout: float = 0.0
     fusion: Literal["interlaced", "mult"] = "interlaced"
     text_encoder_config: dict | PreTrainedConfig | None = None
@@ -115,10 +121,23 @@ class GsiTConfig(PreTrainedConfig):
             "attention_dropout",
             "activation_dropout",
             "residual_dropout",
+            "text_dropout",
             "output_dropout",
         ):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @classmethod
+    def from_preset(cls, dataset: str, fusion: str = "interlaced", **overrides) -> GsiTConfig:
+        """The published setting of GsiT (``fusion="interlaced"``) or MulT (``"mult"``) on ``dataset``
+        ("mosi", "mosei", "sims"), with ``overrides`` on top (any config field, e.g. ``text_dim``).
+
+        Training settings (batch size, learning rates, accumulation, clipping) are in
+        ``hf_graph4mm.modeling.gsit.presets.published_preset(dataset, fusion).training``.
+        """
+        from .presets import published_preset
+
+        return cls(**{**published_preset(dataset, fusion).config, **overrides})
 
     @property
     def _attn_implementation(self):

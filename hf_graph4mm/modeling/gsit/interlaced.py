@@ -64,6 +64,14 @@ class InterlacedAttention(ResolvesBackend, SharedProjections):
         weight = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight])
         bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
         batch, total, width = layout.batch, layout.total, self.q_proj.out_features
+        rows_attention = getattr(self.attention_function, "rows", None)
+        if (
+            rows_attention is not None
+            and keep_rows is None
+            and not output_attentions
+            and rows_attention.applies(layout, pattern, rows.device)
+        ):
+            return self._attend_rows(rows_attention, rows, layout, pattern, weight, bias), None
         if keep_rows is None:
             padded = layout.unpack(F.linear(rows, weight, bias))  # [batch, T, 3 * width]
             # unbind, not indexing: its backward is one stack, not three zero-filled full-size tensors
@@ -80,6 +88,14 @@ class InterlacedAttention(ResolvesBackend, SharedProjections):
             query, key, value, layout, pattern, dropout_p=self.dropout_p, query_segment_lengths=(1,) * segments
         )  # [batch, heads, S, head_dim]
         return self.o_proj(attended.permute(2, 0, 1, 3).reshape(segments * batch, width)), None
+
+    def _attend_rows(self, rows_attention, rows, layout, pattern, weight, bias) -> torch.Tensor:
+        """The backend's rows variant (CPU, padded batch): q, k, v stay rows, one block per sample and
+        segment, so nothing is unpacked to the padded layout and no padded step is attended."""
+        width, heads, head_dim = self.q_proj.out_features, self.num_heads, self.head_dim
+        query, key, value = F.linear(rows, weight, bias).view(-1, 3, heads, head_dim).unbind(1)
+        attended = rows_attention(query, key, value, layout, pattern, dropout_p=self.dropout_p)
+        return self.o_proj(attended.reshape(attended.shape[0], width))
 
 
 class InterlacedLayer(PreLNLayer):
@@ -169,6 +185,11 @@ class InterlacedFusion(torch.nn.Module):
         ``last_steps_only``: compute only what the head reads, the last real step of each modality (the
         last self-pass layer then runs its FFN on those rows only); ignored when outputs are asked for.
         """
+        padded_lengths = {m: streams[m].shape[1] for m in MODALITIES}
+        if lengths.host is not None and not (output_attentions or output_hidden_states):
+            # steps past a segment's longest real sample are padding in every sample: leave them out
+            # (exact: no real step attends to padding); the sequences are padded back at the end
+            streams = {m: streams[m][:, : max(lengths.host[m])] for m in MODALITIES}
         segment_lengths = [streams[m].shape[1] for m in MODALITIES]
         layout = InterlacedLayout.from_lengths(segment_lengths, lengths.stacked(), lengths.host_stacked())
         rows = layout.pack(torch.cat([streams[m] for m in MODALITIES], dim=1))  # [N, d]
@@ -187,7 +208,11 @@ class InterlacedFusion(torch.nn.Module):
             sequences = dict(zip(MODALITIES, kept.view(len(MODALITIES), layout.batch, -1).unbind(0)))
         else:
             fused = layout.unpack(passes["self"].rows, zero_padding=True)
-            sequences = dict(zip(MODALITIES, fused.split(segment_lengths, dim=1)))
+            sequences = {
+                m: sequence if sequence.shape[1] == padded_lengths[m] else
+                F.pad(sequence, (0, 0, 0, padded_lengths[m] - sequence.shape[1]))
+                for m, sequence in zip(MODALITIES, fused.split(segment_lengths, dim=1))
+            }
             if last_steps_only:
                 sequences = lengths.last_steps(sequences)
         hidden_states = attentions = None

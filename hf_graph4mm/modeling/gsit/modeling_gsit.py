@@ -27,7 +27,7 @@ from ..sharing import ShareableModelMixin
 from .configuration_gsit import GsiTConfig
 from .inputs import MODALITIES, check_features, real_lengths
 from .interlaced import InterlacedFusion
-from .layers import GsiTModalityProjection
+from .layers import Dropout, GsiTModalityProjection
 from .mult import MulTFusion
 
 
@@ -151,6 +151,7 @@ class GsiTModel(GsiTPreTrainedModel):
         self.text_encoder = None
         if config.text_encoder_config is not None:
             self.text_encoder = AutoModel.from_config(config.text_encoder_config)
+        self.text_dropout = Dropout(config.text_dropout)  # on the text features, as published
         self.projections = nn.ModuleDict(
             {
                 m: GsiTModalityProjection(config.feature_dims[m], config.hidden_size, config.kernel_sizes[m])
@@ -230,6 +231,7 @@ class GsiTModel(GsiTPreTrainedModel):
         )
         features = {"text": text_features, "audio": audio_features, "vision": vision_features}
         check_features(features, self.config.feature_dims)
+        features["text"] = self.text_dropout(text_features)
         lengths = real_lengths(
             features,
             {"text": text_lengths, "audio": audio_lengths, "vision": vision_lengths},
