@@ -67,15 +67,23 @@ def all_jobs(targets=TARGETS, dtypes=DTYPES) -> list[CompileJob]:
     )
 
 
+HEAVY_SPILL = 1024  # bytes stored per thread: a failure this large rules out every larger block
+
+
 class Dominance:
-    """Skip a job when the same kernel, target, dtype and configuration already failed to fit at a block no
-    larger in any dimension: registers, spills and shared memory only grow with the block."""
+    """Skip a job when the same kernel, target, dtype and configuration already failed heavily at a block no
+    larger in any dimension (spilled a KiB or more, overflowed shared memory, or did not compile in time):
+    those only grow with the block. A marginal failure (a few spilled bytes) rules nothing out: ptxas may
+    allocate a larger block without spilling."""
 
     def __init__(self):
         self.failed = []
 
     def record(self, result: CompileResult) -> None:
-        if not fits(result) and not (result.error or "").startswith("not compiled"):
+        if fits(result) or (result.error or "").startswith("not compiled"):
+            return
+        marginal = result.registers is not None and result.shared <= result.shared_limit
+        if not (marginal and result.spill_stores < HEAVY_SPILL):
             self.failed.append(result.job)
 
     def __call__(self, job: CompileJob) -> str | None:
@@ -221,6 +229,11 @@ def main(argv=None) -> None:
     parser.add_argument("--table", action="store_true", help="print every row")
     parser.add_argument("--summary", action="store_true", help="print the acceptance matrix and project rows")
     parser.add_argument("--save", help="write the raw results (JSON)")
+    parser.add_argument(
+        "--retry-skipped",
+        action="store_true",
+        help="with --load: compile the rows a smaller block had skipped",
+    )
     parser.add_argument("--load", help="read raw results instead of compiling")
     parser.add_argument(
         "--kernels",
@@ -234,12 +247,17 @@ def main(argv=None) -> None:
     import triton
 
     results = load(args.load) if args.load else []
-    if args.kernels or not args.load:
-        results = [result for result in results if result.job.label["kernel"] not in (args.kernels or ())]
-        jobs = [job for job in all_jobs() if not args.kernels or job.label["kernel"] in args.kernels]
-        done = []
-
+    if args.kernels or args.retry_skipped or not args.load:
         dominance = Dominance()
+        if args.retry_skipped:  # compile what a smaller block's (now ruled marginal) failure had skipped
+            jobs = [r.job for r in results if (r.error or "").startswith("not compiled")]
+            results = [r for r in results if not (r.error or "").startswith("not compiled")]
+            for result in results:
+                dominance.record(result)
+        else:
+            results = [r for r in results if r.job.label["kernel"] not in (args.kernels or ())]
+            jobs = [job for job in all_jobs() if not args.kernels or job.label["kernel"] in args.kernels]
+        done = []
 
         def progress(result):
             done.append(result)

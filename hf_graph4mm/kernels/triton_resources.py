@@ -44,7 +44,10 @@ MAX_REGISTERS = 255  # per thread, every arch since sm_50
 # The project's shapes: Graph4MM subgraphs (12 text / 5 image node slots and the N 32: blocks of 16
 # and 32 nodes, head width 64, K 3) and GsiT on MOSI (head width 32 in the cross-modal passes, 64 in the
 # self pass; attention dropout 0.1 when training, none at eval).
-PROJECT_SHAPES = {"hop": ((32, 64), (16, 64)), "interlaced": ((32, True), (64, True), (32, False), (64, False))}
+PROJECT_SHAPES = {
+    "hop": ((32, 64), (16, 64)),
+    "interlaced": ((32, True), (64, True), (32, False), (64, False)),
+}
 # What the CI compile check compiles: the largest of each (a smaller node block, or the kernels without their
 # dropout code, need no more registers or shared memory; the full table checks them all).
 CHECKED_SHAPES = {"hop": ((32, 64),), "interlaced": ((32, True), (64, True))}
