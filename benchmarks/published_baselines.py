@@ -5,10 +5,17 @@
 The published models are re-implemented in ``benchmarks/published_reference.py``. All rows of
 a table run in this one process, on the same inputs, one after another:
 
-* GsiT: one full training step (forward, L1 loss, backward, AdamW step) of the whole model at
-  the MOSI lengths (text/audio/vision 50/375/500, BERT text features precomputed, every step
-  real: the published code has no padding mask), batch 8 and 32. The published model holds
-  our model's weights (``published_gsit_from_ours``).
+* GsiT, in the published MOSI setting (``GsiTConfig.from_preset("mosi")``, which is ``GsiTConfig()``:
+  dropout 0.2 on each pass's input and 0.5 on the text features, none elsewhere), batch 8 and 32,
+  MOSI padded lengths (text/audio/vision 50/375/500, BERT text features precomputed): inference
+  (eval forward, no grad) and one full training step (forward, L1 loss, backward, the published
+  Adam step: lr 5e-4, L2 weight decay 1e-3), each on inputs with no padding and on inputs with
+  realistic lengths (drawn per sample from an MMSA pickle's real/padded length shares:
+  ``--mmsa-pickle``, default the bundled sample, which is synthetic; features are zero past each
+  real length). The published model runs the padded tensors as they come (it has no padding
+  mask); ours gets the lengths. The published model holds our model's weights
+  (``published_gsit_from_ours``). The sdpa rows say how many attention calls ran on the real rows
+  only (sdpa's rows variant) and how many on the padded layout.
 * Graph4MM: the structure module alone, forward + backward, d 768, 12 heads, on random
   symmetric graphs with self-loops (B8 x N12 and B128 x N32). Published ``steps`` counts the
   series terms (steps 4 = i 0..3), so our K = 3 is the like-for-like row; K = 4 is shown too.
@@ -35,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,6 +58,7 @@ from benchmarks.published_reference import (  # noqa: E402
 from benchmarks.timing import step, time_round_robin  # noqa: E402
 from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
 from hf_graph4mm.graph_batch import SubgraphInputs  # noqa: E402
+from hf_graph4mm.modeling.gsit.presets import published_preset  # noqa: E402
 from hf_graph4mm.modeling.graph4mm.structure import build_structure_module  # noqa: E402
 
 BACKENDS = ("eager", "sdpa", "flex_attention")
@@ -175,9 +184,8 @@ def measure_rows(rows: list[Row], rounds: int) -> None:
                 row.run, row.note = None, f"failed: {type(error).__name__}: {str(error)[:150]}"
                 continue
         note = "; ".join(sorted({str(w.message).split(" (same numbers)")[0][:140] for w in caught}))
-        row.note = (
-            _NOTES.setdefault(row.kind, note) if row.kind and note else note or _NOTES.get(row.kind, "")
-        )
+        note = _NOTES.setdefault(row.kind, note) if row.kind and note else note or _NOTES.get(row.kind, "")
+        row.note = "; ".join(part for part in (row.note, note) if part)
     live = {row.label: (row.run, row.inputs, row.needs_grad) for row in rows if row.run is not None}
     seconds = time_round_robin(live, "cpu", rounds, warmups=0)
     for row in rows:
@@ -186,7 +194,7 @@ def measure_rows(rows: list[Row], rounds: int) -> None:
 
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
-    print("| row | time ms | time / published | peak MiB | peak / published | note |")
+    print("| row | time ms | x faster than published | peak MiB | peak / published | note |")
     print("|---|---|---|---|---|---|")
     base = rows[0]
     for row in rows:
@@ -194,7 +202,7 @@ def print_table(title: str, rows: list[Row]) -> None:
             print(f"| {row.label} | - | - | - | - | {row.note} |")
             continue
         print(
-            f"| {row.label} | {row.seconds * 1e3:.1f} | {row.seconds / base.seconds:.2f} | "
+            f"| {row.label} | {row.seconds * 1e3:.1f} | {base.seconds / row.seconds:.2f} | "
             f"{row.peak / 2**20:.1f} | {row.peak / base.peak:.2f} | {row.note} |",
             flush=True,
         )
@@ -211,50 +219,124 @@ def train_step(model, optimizer, forward):
     return run
 
 
-def gsit_table(batch: int, rounds: int) -> None:
+def inference_step(model, forward):
+    def run():
+        with torch.no_grad():
+            return forward(model)
+
+    return run
+
+
+def length_fractions(path: str | None) -> tuple[torch.Tensor, str]:
+    """``([N, 3] real length / padded length per sample, in MOSI_LENGTHS order; where they come from)``.
+
+    From an MMSA pickle's ``text_bert`` mask, ``audio_lengths`` and ``vision_lengths`` (every split):
+    ``path``, else the bundled sample (hf_graph4mm/sample_data/mmsa), which is synthetic (its audio
+    and vision lengths are uniform on [padded / 2, padded], its text is never padded), not the
+    MOSI release's distribution.
+    """
+    from hf_graph4mm.data.mmsa.safe_pickle import safe_load_pickle
+    from hf_graph4mm.testing.samples.mmsa import SAMPLE_PICKLE
+
+    source = Path(path) if path else SAMPLE_PICKLE
+    splits = safe_load_pickle(source)
+    rows = []
+    for split in splits.values():
+        text = torch.as_tensor(split["text_bert"][:, 1].sum(-1) / split["text_bert"].shape[-1])
+        audio = torch.as_tensor(split["audio_lengths"]) / split["audio"].shape[1]
+        vision = torch.as_tensor(split["vision_lengths"]) / split["vision"].shape[1]
+        rows.append(torch.stack([text.float(), audio.float(), vision.float()], dim=1))
+    fractions = torch.cat(rows)
+    label = f"{source.name}" + ("" if path else " (bundled synthetic sample, not the MOSI release)")
+    shares = "/".join(f"{share:.2f}" for share in fractions.mean(0).tolist())
+    return fractions, f"lengths drawn from {label}, mean real share text/audio/vision {shares}"
+
+
+def gsit_inputs(config, batch: int, generator, fractions: torch.Tensor | None):
+    """Random MOSI-shaped features (zero past each real length, as MMSA pads), the lengths (empty with
+    no ``fractions``: every step real) and regression labels."""
+    features, lengths = {}, {}
+    drawn = None if fractions is None else fractions[torch.randint(len(fractions), (batch,), generator=generator)]
+    for index, m in enumerate(MOSI_LENGTHS):
+        values = torch.randn(batch, MOSI_LENGTHS[m], config.feature_dims[m], generator=generator)
+        if drawn is not None:
+            real = (drawn[:, index] * MOSI_LENGTHS[m]).round().long().clamp(1, MOSI_LENGTHS[m])
+            values = values * (torch.arange(MOSI_LENGTHS[m])[None, :] < real[:, None])[..., None]
+            lengths[f"{m}_lengths"] = real
+        features[f"{m}_features"] = values
+    return features, lengths, torch.randn(batch, generator=generator)
+
+
+def rows_calls(model, inputs) -> str:
+    """How many of one forward's attention calls ran sdpa's rows variant (the real rows only)."""
+    from hf_graph4mm.kernels.interlaced import sdpa
+
+    original, counted = sdpa.interlaced_attention_sdpa.rows, []
+
+    def counting(*args, **kwargs):
+        counted.append(1)
+        return original(*args, **kwargs)
+
+    counting.applies = original.applies
+    sdpa.interlaced_attention_sdpa.rows = counting
+    try:
+        with torch.no_grad():
+            model(**inputs)
+    finally:
+        sdpa.interlaced_attention_sdpa.rows = original
+    passes = 3 * model.config.num_layers
+    return f"{len(counted)} of {passes} attention calls on real rows, {passes - len(counted)} padded"
+
+
+def gsit_tables(batch: int, rounds: int, fractions: torch.Tensor, source: str, kinds) -> None:
+    """Inference and one training step of the published MOSI setting, published vs ours, with no padding and
+    with realistic lengths."""
+    config = GsiTConfig.from_preset("mosi")
     torch.manual_seed(0)
-    config = GsiTConfig()  # the published MOSI setting
     base = GsiTForSequenceClassification(config)
-    generator = torch.Generator().manual_seed(1)
-    inputs = {
-        f"{m}_features": torch.randn(batch, MOSI_LENGTHS[m], config.feature_dims[m], generator=generator)
-        for m in ("text", "audio", "vision")
-    }
-    labels = torch.randn(batch, generator=generator)
+    training = published_preset("mosi").training
+    for padding in ("no padding", "realistic lengths"):
+        generator = torch.Generator().manual_seed(1)
+        features, lengths, labels = gsit_inputs(config, batch, generator, fractions if padding != "no padding" else None)
+        for kind in kinds:
+            train = kind == "training"
 
-    def adamw(model):
-        return torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=1e-3)
+            def step_of(model, forward):
+                if not train:
+                    return inference_step(model.eval(), forward)
+                optimizer = torch.optim.Adam(
+                    model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay
+                )
+                return train_step(model.train(), optimizer, forward)
 
-    published = published_gsit_from_ours(base).train()
-    forward = lambda m: torch.nn.functional.l1_loss(m(**inputs).view(-1), labels)  # noqa: E731
-    rows = [
-        Row(
-            "published (bmm per segment pair, no padding mask)",
-            train_step(published, adamw(published), forward),
-        )
-    ]
+            published = published_gsit_from_ours(base)
+            rows = [
+                Row(
+                    "published (bmm per segment pair, padded tensors as they come)",
+                    step_of(published, lambda m: F.l1_loss(m(**features).view(-1), labels)),
+                )
+            ]
 
-    def ours(label, name, overrides):
-        model = GsiTForSequenceClassification(GsiTConfig(**overrides))
-        model.load_state_dict(base.state_dict())
-        model.set_attn_implementation(name)
-        model.train()
-        ours_forward = lambda m: m(**inputs, labels=labels).loss  # noqa: E731
-        return Row(label, train_step(model, adamw(model), ours_forward), kind=f"gsit {name}")
+            def ours(label, name):
+                model = GsiTForSequenceClassification(GsiTConfig.from_preset("mosi"))
+                model.load_state_dict(base.state_dict())
+                model.set_attn_implementation(name)
+                note = rows_calls(model.eval(), {**features, **lengths}) if name == "sdpa" and lengths else ""
+                run = step_of(model, lambda m: m(**features, **lengths, labels=labels).loss)
+                return Row(label, run, kind=f"gsit {name}", note=note)
 
-    variants = [(f"ours {name}", name, {}) for name in BACKENDS]
-    for name in ("sdpa", "eager"):
-        variants.append(
-            (f"ours {name}, attention_dropout 0 (as published)", name, {"attention_dropout": 0.0})
-        )
-    for label, name, overrides in variants:
-        try_row(rows, ours, label, name, overrides)
-    measure_rows(rows, rounds)
-    print_table(
-        f"GsiT train step (fwd + L1 + bwd + AdamW), MOSI 50/375/500, batch {batch}, "
-        f"{torch.get_num_threads()} threads, fastest of {rounds} round-robin rounds",
-        rows,
-    )
+            for label, name in (("ours eager", "eager"), ("ours sdpa (default)", "sdpa")):
+                try_row(rows, ours, label, name)
+            measure_rows(rows, rounds)
+            what = (
+                "training step (fwd + L1 + bwd + Adam)" if train else "inference (eval forward, no grad)"
+            )
+            print_table(
+                f"GsiT {what}, published MOSI setting, MOSI 50/375/500, {padding}, batch {batch}, "
+                f"{torch.get_num_threads()} threads, fastest of {rounds} round-robin rounds"
+                + (f"; {source}" if padding != "no padding" else ""),
+                rows,
+            )
 
 
 def gemm_bound(batch: int, nodes: int, width: int = 768, heads: int = 12, num_steps: int = 3) -> Callable:
@@ -340,6 +422,15 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--models", nargs="+", choices=["gsit", "graph4mm"], default=["gsit", "graph4mm"])
     parser.add_argument("--gsit-batches", nargs="+", type=int, default=[8, 32])
+    parser.add_argument(
+        "--gsit-kinds", nargs="+", choices=["inference", "training"], default=["inference", "training"]
+    )
+    parser.add_argument(
+        "--mmsa-pickle",
+        default=None,
+        help="an MMSA pickle (e.g. the MOSI release's unaligned_50.pkl) to draw realistic lengths from; "
+        "default: the bundled synthetic sample",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"# torch {torch.__version__}, CPU; machine at start: {machine_state()}")
@@ -351,8 +442,10 @@ def main(argv=None) -> None:
         for batch, nodes in ((8, 12), (128, 32)):
             graph4mm_table(batch, nodes, 2 * args.rounds if batch == 8 else args.rounds)
     if "gsit" in args.models:
+        fractions, source = length_fractions(args.mmsa_pickle)
+        print(f"# GsiTConfig() is the published MOSI setting: {GsiTConfig() == GsiTConfig.from_preset('mosi')}")
         for batch in args.gsit_batches:
-            gsit_table(batch, args.rounds)
+            gsit_tables(batch, args.rounds, fractions, source, args.gsit_kinds)
     print(f"\n# machine at end: {machine_state()}")
 
 

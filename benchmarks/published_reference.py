@@ -140,9 +140,10 @@ class PublishedGsiT(nn.Module):
     concatenated to ``2d``; self pass at ``2d``; head on the last step of each segment
     (``6d`` -> ``d`` -> ReLU -> 1). No padding mask anywhere: every step counts as real.
 
-    The dropout rates default to our :class:`~hf_graph4mm.GsiTConfig`'s (embedding 0.2,
-    residual and activation 0.1), so the timings compare the same work; attention dropout is
-    absent, as published.
+    The dropout rates default to the published MOSI setting (our :class:`~hf_graph4mm.GsiTConfig`'s:
+    embedding 0.2, text 0.5 on the text features before the conv, residual, activation and head 0),
+    so the timings compare the same work; attention dropout is absent, as published. The head's
+    dropout (``post_fusion_dropout``) comes before its first Linear, as published.
     """
 
     def __init__(
@@ -155,11 +156,14 @@ class PublishedGsiT(nn.Module):
         num_layers=4,
         kernel_size=5,
         embedding_dropout=0.2,
-        residual_dropout=0.1,
-        activation_dropout=0.1,
+        residual_dropout=0.0,
+        activation_dropout=0.0,
         double_scaling=True,
+        text_dropout=0.5,
+        output_dropout=0.0,
     ):
         super().__init__()
+        self.text_dropout, self.output_dropout = text_dropout, output_dropout
         dims = {"text": text_dim, "vision": vision_dim, "audio": audio_dim}
         self.projections = nn.ModuleDict(
             {m: nn.Conv1d(dims[m], hidden_size, kernel_size, padding=0, bias=False) for m in MODALITIES}
@@ -173,6 +177,7 @@ class PublishedGsiT(nn.Module):
 
     def forward(self, text_features, audio_features, vision_features) -> torch.Tensor:
         """``*_features: [batch, T_m, dim_m]`` (no padding) -> ``[batch, 1]`` predictions."""
+        text_features = F.dropout(text_features, self.text_dropout, self.training)
         features = {"text": text_features, "vision": vision_features, "audio": audio_features}
         streams = [self.projections[m](features[m].transpose(1, 2)).transpose(1, 2) for m in MODALITIES]
         lengths = [s.shape[1] for s in streams]
@@ -188,6 +193,7 @@ class PublishedGsiT(nn.Module):
         last_steps = torch.cat(
             [segment[:, -1] for segment in fused.split(lengths, dim=1)], dim=-1
         )  # [batch, 6d]
+        last_steps = F.dropout(last_steps, self.output_dropout, self.training)
         return self.out_proj(F.relu(self.dense(last_steps)))
 
 
@@ -228,6 +234,8 @@ def published_gsit_from_ours(ours, double_scaling: bool = True) -> PublishedGsiT
         config.residual_dropout,
         config.activation_dropout,
         double_scaling,
+        text_dropout=config.text_dropout,
+        output_dropout=config.output_dropout,
     ).to(next(ours.parameters()).dtype)  # before loading: a float32 copy would round float64 weights
     source = ours.state_dict()
     target = {}

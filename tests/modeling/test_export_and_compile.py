@@ -14,7 +14,9 @@ import torch
 from hf_graph4mm import Graph4MMForConditionalGeneration, GsiTForSequenceClassification
 from hf_graph4mm.testing import graph4mm_batch, gsit_batch, tiny_graph4mm_config, tiny_gsit_config
 
-NO_DROPOUT = dict(attention_dropout=0.0, embedding_dropout=0.0, residual_dropout=0.0, activation_dropout=0.0)
+NO_DROPOUT = dict(
+    attention_dropout=0.0, embedding_dropout=0.0, residual_dropout=0.0, activation_dropout=0.0, text_dropout=0.0
+)
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,9 @@ from safetensors.torch import save_file
 from transformers import Trainer, TrainingArguments
 
 FAMILIES = ("graph4mm", "gsit", "mult")
-NO_DROPOUT = dict(embedding_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, residual_dropout=0.0)
+NO_DROPOUT = dict(
+    embedding_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, residual_dropout=0.0, text_dropout=0.0
+)
 
 
 def graph4mm_parts():
