@@ -158,7 +158,7 @@ def summary(results: list[CompileResult]) -> str:
     """Acceptance matrix (which shapes fit, per kernel x target x dtype) and the project's shapes in full."""
     accepted = defaultdict(list)
     refused = defaultdict(list)
-    for result in best_rows(results):
+    for result in sorted(best_rows(results), key=lambda r: tuple(r.job.label["shape"])[::-1]):
         kernel, arch, dtype, shape = job_key(result.job)
         (accepted if fits(result) else refused)[(kernel, arch, dtype)].append(shape_text(kernel, shape))
     lines = ["| kernel | target | dtype | shapes that fit | shapes that do not |", "|---|---|---|---|---|"]
@@ -190,10 +190,14 @@ def limits_source(results: list[CompileResult], command: str) -> str:
     for result in results:
         if fits(result):
             fitting[job_key(result.job)].append((tuple(result.job.label["config"]), result.shared))
-    entries = "\n".join(f"    {k!r}: {tuple(sorted(v))!r}," for k, v in sorted(fitting.items(), key=repr))
+    entries = "\n".join(
+        f"    {k!r}: {tuple(sorted(v))!r},".replace("'", '"') for k, v in sorted(fitting.items(), key=repr)
+    )
     return f'''"""Which launch configurations of the Triton kernels fit each GPU: generated, do not edit by hand.
 
     {command}
+
+(benchmarks/RESULTS.md, "Triton kernel resources", gives the run that wrote it.)
 
 triton {triton.__version__}, compiled without a driver for sm_80 and sm_90. Keys: (kernel, target, dtype, block
 shape); values: the configurations that compile with no register spills and within the target's shared
@@ -279,10 +283,10 @@ def main(argv=None) -> None:
     if args.summary:
         print(summary(results))
     if args.write_limits:
-        command = "python benchmarks/kernel_resources.py " + " ".join(
-            argv if argv is not None else sys.argv[1:]
+        command = (
+            "python benchmarks/kernel_resources.py --save results.json --write-limits " + args.write_limits
         )
-        Path(args.write_limits).write_text(limits_source(results, command.strip()))
+        Path(args.write_limits).write_text(limits_source(results, command))
 
 
 if __name__ == "__main__":
