@@ -58,8 +58,8 @@ from benchmarks.published_reference import (  # noqa: E402
 from benchmarks.timing import step, time_round_robin  # noqa: E402
 from hf_graph4mm import Graph4MMConfig, GsiTConfig, GsiTForSequenceClassification  # noqa: E402
 from hf_graph4mm.graph_batch import SubgraphInputs  # noqa: E402
-from hf_graph4mm.modeling.gsit.presets import published_preset  # noqa: E402
 from hf_graph4mm.modeling.graph4mm.structure import build_structure_module  # noqa: E402
+from hf_graph4mm.modeling.gsit.presets import published_preset  # noqa: E402
 
 BACKENDS = ("eager", "sdpa", "flex_attention")
 MOSI_LENGTHS = {"text": 50, "audio": 375, "vision": 500}
@@ -288,48 +288,52 @@ def rows_calls(model, inputs) -> str:
     return f"{len(counted)} of {passes} attention calls on real rows, {passes - len(counted)} padded"
 
 
+def gsit_rows(base, features: dict, lengths: dict, labels, train: bool) -> list[Row]:
+    """Published, ours eager and ours sdpa (the default) on one batch: a training step (published Adam) or
+    an inference forward."""
+    training = published_preset("mosi").training
+
+    def step_of(model, forward):
+        if not train:
+            return inference_step(model.eval(), forward)
+        optimizer = torch.optim.Adam(model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay)
+        return train_step(model.train(), optimizer, forward)
+
+    published = published_gsit_from_ours(base)
+    rows = [
+        Row(
+            "published (bmm per segment pair, padded tensors as they come)",
+            step_of(published, lambda m: F.l1_loss(m(**features).view(-1), labels)),
+        )
+    ]
+
+    def ours(label, name):
+        model = GsiTForSequenceClassification(GsiTConfig.from_preset("mosi"))
+        model.load_state_dict(base.state_dict())
+        model.set_attn_implementation(name)
+        note = rows_calls(model.eval(), {**features, **lengths}) if name == "sdpa" and lengths else ""
+        run = step_of(model, lambda m: m(**features, **lengths, labels=labels).loss)
+        return Row(label, run, kind=f"gsit {name}", note=note)
+
+    for label, name in (("ours eager", "eager"), ("ours sdpa (default)", "sdpa")):
+        try_row(rows, ours, label, name)
+    return rows
+
+
 def gsit_tables(batch: int, rounds: int, fractions: torch.Tensor, source: str, kinds) -> None:
     """Inference and one training step of the published MOSI setting, published vs ours, with no padding and
     with realistic lengths."""
     config = GsiTConfig.from_preset("mosi")
     torch.manual_seed(0)
     base = GsiTForSequenceClassification(config)
-    training = published_preset("mosi").training
     for padding in ("no padding", "realistic lengths"):
         generator = torch.Generator().manual_seed(1)
         features, lengths, labels = gsit_inputs(config, batch, generator, fractions if padding != "no padding" else None)
         for kind in kinds:
-            train = kind == "training"
-
-            def step_of(model, forward):
-                if not train:
-                    return inference_step(model.eval(), forward)
-                optimizer = torch.optim.Adam(
-                    model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay
-                )
-                return train_step(model.train(), optimizer, forward)
-
-            published = published_gsit_from_ours(base)
-            rows = [
-                Row(
-                    "published (bmm per segment pair, padded tensors as they come)",
-                    step_of(published, lambda m: F.l1_loss(m(**features).view(-1), labels)),
-                )
-            ]
-
-            def ours(label, name):
-                model = GsiTForSequenceClassification(GsiTConfig.from_preset("mosi"))
-                model.load_state_dict(base.state_dict())
-                model.set_attn_implementation(name)
-                note = rows_calls(model.eval(), {**features, **lengths}) if name == "sdpa" and lengths else ""
-                run = step_of(model, lambda m: m(**features, **lengths, labels=labels).loss)
-                return Row(label, run, kind=f"gsit {name}", note=note)
-
-            for label, name in (("ours eager", "eager"), ("ours sdpa (default)", "sdpa")):
-                try_row(rows, ours, label, name)
+            rows = gsit_rows(base, features, lengths, labels, kind == "training")
             measure_rows(rows, rounds)
             what = (
-                "training step (fwd + L1 + bwd + Adam)" if train else "inference (eval forward, no grad)"
+                "training step (fwd + L1 + bwd + Adam)" if kind == "training" else "inference (eval forward, no grad)"
             )
             print_table(
                 f"GsiT {what}, published MOSI setting, MOSI 50/375/500, {padding}, batch {batch}, "

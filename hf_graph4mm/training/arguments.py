@@ -57,11 +57,29 @@ class ModelArguments:
     gsit_fusion: str = field(
         default="interlaced", metadata={"help": "interlaced (GsiT) or mult (MulT baseline)"}
     )
-    hidden_size: int = field(default=128)
-    num_layers: int = field(default=4)
-    num_attention_heads: int = field(default=4)
-    tie_layers: bool = field(default=True)
-    regression_loss: str = field(default="l1", metadata={"help": "l1 (published) or mse"})
+    preset: str | None = field(
+        default=None,
+        metadata={
+            "help": "mosi, mosei or sims: the published setting of gsit_fusion on that dataset "
+            "(GsiTConfig.from_preset); the fields below override it. Default: GsiTConfig()'s (GsiT on MOSI)"
+        },
+    )
+    published_optimizer: bool = field(
+        default=False,
+        metadata={
+            "help": "train as the published loop does: torch.optim.Adam with L2 weight decay (the text encoder "
+            "at the preset's own learning rate, its biases and LayerNorms undecayed) and, for MulT, "
+            "clip_grad_value_ at the preset's value"
+        },
+    )
+    early_stopping_patience: int = field(
+        default=0, metadata={"help": "stop after this many evaluations without a better metric (0: never)"}
+    )
+    hidden_size: int | None = field(default=None, metadata={"help": "default: the preset's (128)"})
+    num_layers: int | None = field(default=None, metadata={"help": "default: the preset's (4)"})
+    num_attention_heads: int | None = field(default=None, metadata={"help": "default: the preset's (4)"})
+    tie_layers: bool | None = field(default=None, metadata={"help": "default: the preset's (True)"})
+    regression_loss: str | None = field(default=None, metadata={"help": "l1 (published) or mse"})
 
     def __post_init__(self):
         if self.model_family not in MODEL_FAMILIES:

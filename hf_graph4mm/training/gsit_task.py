@@ -6,6 +6,9 @@ import numpy as np
 
 from .arguments import DataArguments, ModelArguments, limit_samples
 
+# ModelArguments fields that set a GsiTConfig field of the same name (None: the preset's value)
+GSIT_CONFIG_ARGUMENTS = ("hidden_size", "num_attention_heads", "num_layers", "tie_layers", "regression_loss")
+
 # Columns of an MMSA dataset that GsiTForSequenceClassification.forward consumes.
 GSIT_INPUT_COLUMNS = (
     "text_features",
@@ -58,21 +61,82 @@ def build_gsit_model(model_args: ModelArguments, train_split):
     first = train_split[0]
     if "text_features" not in first:
         raise ValueError("this dataset carries BERT token ids, not features: give a text encoder checkpoint")
-    config = GsiTConfig(
+    fields = dict(
         text_dim=int(first["text_features"].shape[-1]),
         audio_dim=int(first["audio_features"].shape[-1]),
         vision_dim=int(first["vision_features"].shape[-1]),
-        hidden_size=model_args.hidden_size,
-        num_attention_heads=model_args.num_attention_heads,
-        num_layers=model_args.num_layers,
-        tie_layers=model_args.tie_layers,
         fusion=model_args.gsit_fusion,
-        regression_loss=model_args.regression_loss,
     )
+    for name in GSIT_CONFIG_ARGUMENTS:
+        if getattr(model_args, name) is not None:
+            fields[name] = getattr(model_args, name)
+    if model_args.preset:
+        config = GsiTConfig.from_preset(model_args.preset, **fields)
+    else:
+        config = GsiTConfig(**fields)
     model = GsiTForSequenceClassification(config)
     if model_args.attn_implementation:
         model.set_attn_implementation(model_args.attn_implementation)
     return model
+
+
+def published_optimizer(model, model_args: ModelArguments, training_args):
+    """The published loop's optimizer: ``torch.optim.Adam`` with L2 weight decay (added to the gradient, not
+    AdamW's decoupled decay), the text encoder (if any) at the preset's learning rate with its biases and
+    LayerNorms undecayed, everything else at ``learning_rate``.
+
+    The published loop sums the gradients of ``update_epochs`` batches before a step; ``Trainer`` averages
+    them (``gradient_accumulation_steps``). Adam's update does not change when its gradient is scaled
+    (epsilon aside), so the L2 term is divided by the accumulation steps to keep the published update.
+    """
+    import torch
+
+    from ..modeling.gsit.presets import published_preset
+
+    training = published_preset(model_args.preset, model_args.gsit_fusion).training if model_args.preset else None
+    decay = training_args.weight_decay / training_args.gradient_accumulation_steps
+    text_encoder = model.get_text_encoder()
+    encoder_ids = set() if text_encoder is None else {id(p) for p in text_encoder.parameters()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in encoder_ids], "weight_decay": decay}]
+    if text_encoder is not None:
+        learning_rate = training_args.learning_rate
+        if training is not None and training.text_encoder_learning_rate is not None:
+            learning_rate = training.text_encoder_learning_rate
+        named = list(text_encoder.named_parameters())
+        no_decay = [p for n, p in named if "bias" in n or "LayerNorm" in n]
+        groups.append({"params": [p for n, p in named if not ("bias" in n or "LayerNorm" in n)],
+                       "weight_decay": decay, "lr": learning_rate})
+        groups.append({"params": no_decay, "weight_decay": 0.0, "lr": learning_rate})
+    return torch.optim.Adam(groups, lr=training_args.learning_rate)
+
+
+def training_callbacks(model_args: ModelArguments) -> list:
+    """Early stopping, and the published MulT loop's value clipping (with ``published_optimizer``)."""
+    from transformers import EarlyStoppingCallback
+
+    from ..modeling.gsit.presets import published_preset
+
+    callbacks = []
+    if model_args.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=model_args.early_stopping_patience))
+    if model_args.published_optimizer and model_args.preset:
+        clip = published_preset(model_args.preset, model_args.gsit_fusion).training.grad_clip_value
+        if clip is not None:
+            callbacks.append(clip_grad_value_callback(clip))
+    return callbacks
+
+
+def clip_grad_value_callback(clip: float):
+    """A ``TrainerCallback`` that runs ``clip_grad_value_`` before each optimizer step (the published MulT
+    clips after every backward; here the accumulated gradient is clipped once per step)."""
+    import torch
+    from transformers import TrainerCallback
+
+    class ClipGradValue(TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+            torch.nn.utils.clip_grad_value_([p for p in model.parameters() if p.requires_grad], clip)
+
+    return ClipGradValue()
 
 
 def msa_compute_metrics(dataset_name: str = "mosi"):

@@ -22,9 +22,11 @@ class TrainResult:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _msa_metric_set(data_args: DataArguments) -> str:
+def _msa_metric_set(data_args: DataArguments, preset: str | None = None) -> str:
     if data_args.msa_metrics != "auto":
         return data_args.msa_metrics
+    if preset:
+        return preset.lower()
     source = (data_args.raw_dir or "").lower()
     return "sims" if "sims" in source else "mosei" if "mosei" in source else "mosi"
 
@@ -34,18 +36,26 @@ def train_gsit(
 ) -> TrainResult:
     from transformers import Trainer, set_seed
 
-    from .gsit_task import build_gsit_model, load_gsit_dataset, msa_compute_metrics
+    from .gsit_task import (
+        build_gsit_model,
+        load_gsit_dataset,
+        msa_compute_metrics,
+        published_optimizer,
+        training_callbacks,
+    )
 
     set_seed(training_args.seed)  # the fresh model's init must be reproducible too, not only training
     dataset = load_gsit_dataset(data_args)
     model = build_gsit_model(model_args, dataset["train"])
+    optimizer = published_optimizer(model, model_args, training_args) if model_args.published_optimizer else None
     trainer = Trainer(
         model=model,
         args=training_args,
         train_dataset=dataset["train"],
         eval_dataset=dataset.get("validation"),
-        compute_metrics=msa_compute_metrics(_msa_metric_set(data_args)),
-        callbacks=callbacks,
+        compute_metrics=msa_compute_metrics(_msa_metric_set(data_args, model_args.preset)),
+        callbacks=[*(callbacks or []), *training_callbacks(model_args)],
+        optimizers=(optimizer, None),
     )
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)

@@ -200,3 +200,49 @@ def test_hop_diffused_function_gradcheck_and_value_only_gradients(form):
     )
     with pytest.raises(ValueError, match="form must be"):
         diffused_attention(query, key, value, adjacency, adjacency.any(-1), weights, 0.5, "powers")
+
+
+@pytest.mark.parametrize("pattern", ["forward", "backward", "self"])
+def test_the_rows_variant_equals_eager_on_the_real_rows(pattern):
+    """sdpa's rows variant (a padded batch on CPU, one block per sample and segment) against the padded eager
+    reference, float64, values and gradients, with a sample shorter than the others in every segment."""
+    from hf_graph4mm.kernels.interlaced import (
+        NAMED_PATTERNS,
+        interlaced_attention_eager,
+        interlaced_attention_sdpa,
+    )
+
+    generator = torch.Generator().manual_seed(3)
+    segments, heads, head_dim = (4, 7, 5), 2, 8
+    host = [[4, 1, 3], [7, 2, 5], [5, 5, 1]]
+    layout = InterlacedLayout.from_lengths(segments, torch.tensor(host), host)
+    padded = torch.randn(3, heads, sum(segments), head_dim, 3, dtype=torch.float64, generator=generator)
+    query, key, value = (padded[..., i].clone().requires_grad_(True) for i in range(3))
+    reference = interlaced_attention_eager(query, key, value, layout, NAMED_PATTERNS[pattern])
+    weights = torch.randn(reference.shape, dtype=torch.float64, generator=generator)
+    weights = weights * layout.key_padding_mask[:, None, :, None]  # padded queries' outputs are dropped
+    (reference * weights).sum().backward()
+
+    def as_rows(tensor):  # [batch, heads, T, d] -> [N, heads, d]
+        return layout.pack(tensor.transpose(1, 2).reshape(3, sum(segments), -1)).view(-1, heads, head_dim)
+
+    rows = [as_rows(t.detach()).requires_grad_(True) for t in (query, key, value)]
+    got = interlaced_attention_sdpa.rows(*rows, layout, NAMED_PATTERNS[pattern])
+    (got * as_rows(weights)).sum().backward()
+    torch.testing.assert_close(got, as_rows(reference), rtol=1e-10, atol=1e-12)
+    for mine, theirs in zip(rows, (query, key, value)):
+        torch.testing.assert_close(mine.grad, as_rows(theirs.grad), rtol=1e-10, atol=1e-12)
+
+
+def test_the_rows_variant_is_taken_only_where_it_saves_scores():
+    from hf_graph4mm.kernels.interlaced.sdpa import rows_path_applies
+
+    forward = (1, 2, 0)
+    short = [[50] * 4, [100, 10, 10, 10], [100, 10, 10, 10]]
+    layout = InterlacedLayout.from_lengths((50, 100, 100), torch.tensor(short), short)
+    assert rows_path_applies(layout, forward, torch.device("cpu"))
+    assert not rows_path_applies(layout, forward, torch.device("meta"))  # CPU only
+    full = [[50] * 4, [100, 100, 100, 90], [100, 100, 100, 100]]
+    full_layout = InterlacedLayout.from_lengths((50, 100, 100), torch.tensor(full), full)
+    assert not rows_path_applies(full_layout, forward, torch.device("cpu"))
+    assert InterlacedLayout.from_lengths((50, 100, 100), torch.tensor(short)).blocks is None  # no host lengths
