@@ -97,13 +97,16 @@ _MULT_NOTES = (
 )
 
 
+def _preset(dataset: str, fusion: str, values: dict, training: PublishedTraining, notes) -> GsiTPreset:
+    """A read-only preset: the dataset's feature sizes and padded lengths, then ``values``."""
+    dims = dict(zip(("text_dim", "audio_dim", "vision_dim"), _FEATURE_DIMS[dataset]))
+    lengths = dict(zip(("text", "audio", "vision"), _PADDED_LENGTHS[dataset]))
+    config = MappingProxyType({"fusion": fusion, **dims, **values})
+    return GsiTPreset(dataset, fusion, config, training, MappingProxyType(lengths), notes)
+
+
 def _gsit(dataset: str, learning_rate: float, text_encoder_learning_rate: float) -> GsiTPreset:
-    text_dim, audio_dim, vision_dim = _FEATURE_DIMS[dataset]
     config = dict(
-        fusion="interlaced",
-        text_dim=text_dim,
-        audio_dim=audio_dim,
-        vision_dim=vision_dim,
         hidden_size=128,  # cmg_cfg dst_feature_dim_nheads [128, 4]
         num_attention_heads=4,
         num_layers=4,  # cmg_cfg nlevels
@@ -130,43 +133,20 @@ def _gsit(dataset: str, learning_rate: float, text_encoder_learning_rate: float)
         lr_plateau_patience=None,
         early_stopping_patience=8,  # commonParams early_stop
     )
-    return GsiTPreset(
-        dataset,
-        "interlaced",
-        MappingProxyType(config),
-        training,
-        MappingProxyType(dict(zip(("text", "audio", "vision"), _PADDED_LENGTHS[dataset]))),
-        _GSIT_NOTES,
-    )
+    return _preset(dataset, "interlaced", config, training, _GSIT_NOTES)
 
 
 def _mult(dataset: str, values: dict[str, Any], training: dict[str, Any]) -> GsiTPreset:
-    text_dim, audio_dim, vision_dim = _FEATURE_DIMS[dataset]
-    config = dict(
-        fusion="mult",
-        text_dim=text_dim,
-        audio_dim=audio_dim,
-        vision_dim=vision_dim,
-        tie_layers=True,
-        regression_loss="l1",
-        **values,
+    training = PublishedTraining(
+        text_encoder_learning_rate=None,
+        weight_decay=None,
+        gradient_accumulation_steps=8,  # commonParams update_epochs
+        grad_clip_value=0.6,
+        lr_scheduler="reduce_lr_on_plateau",
+        early_stopping_patience=8,
+        **training,
     )
-    return GsiTPreset(
-        dataset,
-        "mult",
-        MappingProxyType(config),
-        PublishedTraining(
-            text_encoder_learning_rate=None,
-            weight_decay=None,
-            gradient_accumulation_steps=8,  # commonParams update_epochs
-            grad_clip_value=0.6,
-            lr_scheduler="reduce_lr_on_plateau",
-            early_stopping_patience=8,
-            **training,
-        ),
-        MappingProxyType(dict(zip(("text", "audio", "vision"), _PADDED_LENGTHS[dataset]))),
-        _MULT_NOTES,
-    )
+    return _preset(dataset, "mult", dict(tie_layers=True, regression_loss="l1", **values), training, _MULT_NOTES)
 
 
 def _mult_values(width, heads, levels, kernels, embed, residual, activation, attention, text, output):
