@@ -33,6 +33,7 @@ import triton.language as tl
 from triton.runtime.errors import OutOfResources
 
 from ..fallback import warn_once
+from ..triton_helpers import COMPILE_TYPES, LOG2E, dtype_refusal, scalar
 from ..triton_support import (
     check_device,
     dot_precision,
@@ -48,7 +49,6 @@ from .sdpa import hop_diffused_attention_sdpa
 
 MAX_NODES = 128
 MAX_HEAD_DIM = 128
-LOG2E: tl.constexpr = tl.constexpr(1.4426950408889634)  # exp(x) = exp2(x * log2(e)), folded into the scale
 MAX_STEPS = 16  # the hops are unrolled: more would only lengthen the compile
 # The autotuned choices of warps per graph block (N x N tiles: more nodes, more warps to hold them);
 # which of them fit a block shape, dtype and GPU comes from triton_limits.
@@ -82,12 +82,6 @@ def _prune(kernel: str):
         return kept or configs[:1]
 
     return prune
-
-
-@triton.jit
-def _scalar(hi, lo, dtype: tl.constexpr):
-    """A float64 scalar passed as two float32 arguments (``split_float``), in ``dtype``."""
-    return tl.to_tensor(hi).to(dtype) + tl.to_tensor(lo).to(dtype)
 
 
 @triton.jit
@@ -134,8 +128,8 @@ def _hop_diffused_fwd_kernel(
 ):  # fmt: skip
     acc_dtype: tl.constexpr = tl.float64 if Q.dtype.element_ty == tl.float64 else tl.float32
     pid = tl.program_id(0)
-    scale_log2 = _scalar(scale_hi, scale_lo, acc_dtype) * LOG2E
-    alpha = _scalar(alpha_hi, alpha_lo, acc_dtype)
+    scale_log2 = scalar(scale_hi, scale_lo, acc_dtype) * LOG2E
+    alpha = scalar(alpha_hi, alpha_lo, acc_dtype)
     _, _, probs, row_has_edge, graph, tile, tile_ok = _graph_probs(
         Q, K, ADJ, pid, num_heads, num_nodes, head_dim, scale_log2, BLOCK_N, BLOCK_D, PRECISION
     )
@@ -170,8 +164,8 @@ def _hop_diffused_bwd_kernel(
     acc_dtype: tl.constexpr = tl.float64 if Q.dtype.element_ty == tl.float64 else tl.float32
     in_dtype: tl.constexpr = Q.dtype.element_ty
     pid = tl.program_id(0)
-    scale = _scalar(scale_hi, scale_lo, acc_dtype)
-    alpha = _scalar(alpha_hi, alpha_lo, acc_dtype)
+    scale = scalar(scale_hi, scale_lo, acc_dtype)
+    alpha = scalar(alpha_hi, alpha_lo, acc_dtype)
     query, key, probs, row_has_edge, graph, tile, tile_ok = _graph_probs(
         Q, K, ADJ, pid, num_heads, num_nodes, head_dim, scale * LOG2E, BLOCK_N, BLOCK_D, PRECISION
     )
@@ -298,13 +292,9 @@ def refusal(
         return "hop_diffused_steps", (
             f"Triton hop-diffused attention unrolls up to {MAX_STEPS} hops, got {num_steps}: using sdpa"
         )
-    if not query.dtype == key.dtype == value.dtype or query.dtype not in (
-        torch.bfloat16, torch.float16, torch.float32, torch.float64
-    ):  # fmt: skip
-        return "hop_diffused_dtype", (
-            f"Triton hop-diffused attention takes query, key and value of one floating dtype, got "
-            f"{query.dtype}, {key.dtype}, {value.dtype}: using sdpa"
-        )
+    reason = dtype_refusal("hop_diffused", query, key, value)
+    if reason is not None:
+        return reason
     shape = (next_block(nodes), next_block(head_dim))
     kernels = ("hop fwd", "hop bwd") if needs_grad else ("hop fwd",)
     missing = [name for name in kernels if not fitting_configs(name, query.device, query.dtype, shape)]
@@ -372,8 +362,7 @@ def compile_jobs(arch: int, dtype: str, nodes: int, head_dim: int, num_steps: in
     :class:`..triton_resources.CompileJob` for ``arch`` (compiled without a GPU)."""
     from ..triton_resources import CompileJob
 
-    element = {"bf16": "bf16", "fp16": "fp16", "fp32": "fp32", "fp32-tf32": "fp32", "fp64": "fp64"}[dtype]
-    precision = "ieee" if dtype in ("fp32", "fp64") else "tf32"
+    element, precision = COMPILE_TYPES[dtype]
     tensors = ("Q", "K", "V", "OUT", "HOPS", "GRAD_OUT", "GRAD_Q", "GRAD_K", "GRAD_V")
     signature = {name: f"*{element}" for name in tensors}
     signature.update(ADJ="*i1", num_heads="i32", num_nodes="i32", head_dim="i32")

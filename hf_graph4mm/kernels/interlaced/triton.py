@@ -40,8 +40,10 @@ from triton.runtime.errors import OutOfResources
 
 from ..fallback import warn_once
 from ..philox import draw_seed, keep_threshold
+from ..triton_helpers import COMPILE_TYPES, LOG2E, dtype_refusal, scalar
 from ..triton_support import (
     check_device,
+    compute_dtype,
     dot_precision,
     dtype_key,
     fitting_configs,
@@ -54,7 +56,6 @@ from .layout import InterlacedLayout
 from .sdpa import interlaced_attention_sdpa
 
 MAX_HEAD_DIM = 128
-LOG2E: tl.constexpr = tl.constexpr(1.4426950408889634)  # exp(x) = exp2(x * log2(e)), folded into the scale
 # (BLOCK_M, BLOCK_N, num_warps, num_stages) the autotuner chooses among, before pruning by fit and size
 FORWARD_CONFIGS = ((128, 64, 8, 3), (64, 64, 4, 3), (64, 32, 4, 3), (16, 64, 4, 3))
 # Backward: 32-column key blocks halve the dK / dV accumulators (what spills at head width 64 on sm_80
@@ -108,12 +109,6 @@ def _prune(kernel: str):
         return sized or smallest or configs[:1]
 
     return prune
-
-
-@triton.jit
-def _scalar(hi, lo, dtype: tl.constexpr):
-    """A float64 scalar passed as two float32 arguments (``split_float``), in ``dtype``."""
-    return tl.to_tensor(hi).to(dtype) + tl.to_tensor(lo).to(dtype)
 
 
 @triton.jit
@@ -202,7 +197,7 @@ def _interlaced_fwd_kernel(
     q_base = bh.to(tl.int64) * query_len * head_dim  # 64-bit: batch x heads x T x d may pass 2^31
     k_base = bh.to(tl.int64) * key_len * head_dim
     kpm_base = (bh // num_heads).to(tl.int64) * key_len
-    scale_log2 = _scalar(scale_hi, scale_lo, acc_dtype) * LOG2E
+    scale_log2 = scalar(scale_hi, scale_lo, acc_dtype) * LOG2E
 
     offs_m = query_start + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
@@ -228,15 +223,14 @@ def _interlaced_fwd_kernel(
         row_sum = row_sum * rescale + tl.sum(probs, 1)
         if DROPOUT:  # the softmax normalises over every key; only the product with V is dropped
             probs = tl.where(_keep(seed, bh, offs_m, offs_n, key_len, threshold), probs, 0.0)
-        acc = acc * rescale[:, None] + tl.dot(
-            probs.to(V.dtype.element_ty), value, input_precision=PRECISION
-        ).to(acc_dtype)
+        product = tl.dot(probs.to(V.dtype.element_ty), value, input_precision=PRECISION).to(acc_dtype)
+        acc = acc * rescale[:, None] + product
         row_max = new_max
 
     has_key = row_sum > 0
     row_scale = 1.0 / tl.where(has_key, row_sum, 1.0)
     if DROPOUT:
-        row_scale = row_scale * _scalar(keep_scale_hi, keep_scale_lo, acc_dtype)
+        row_scale = row_scale * scalar(keep_scale_hi, keep_scale_lo, acc_dtype)
     tl.store(OUT + q_base + q_ptrs, (acc * row_scale[:, None]).to(OUT.dtype.element_ty), mask=q_ok)
     lse = tl.where(has_key, row_max + tl.log2(tl.where(has_key, row_sum, 1.0)), float("inf"))
     tl.store(LSE + bh.to(tl.int64) * query_len + offs_m, lse, mask=offs_m < query_end)
@@ -256,6 +250,25 @@ def _query_rows(
     lse = tl.load(LSE + lse_base + offs_m, mask=row_ok, other=float("inf"))  # +inf: the row gets p = 0
     delta = tl.load(DELTA + lse_base + offs_m, mask=row_ok, other=0.0)
     return query, grad_out, lse, delta, offs_m, q_ptrs, q_ok
+
+
+@triton.jit
+def _tile_grads(
+    query, key, value, grad_out, lse, delta, key_real, offs_m, offs_n, bh, key_len, scale_log2,
+    seed, threshold, keep_scale, DROPOUT: tl.constexpr, PRECISION: tl.constexpr,
+):  # fmt: skip
+    """One query x key tile of the backward: the probabilities the forward multiplied V by (after dropout)
+    and dS = P * (dP - delta), with dP masked and scaled as the forward's dropout was."""
+    acc_dtype: tl.constexpr = tl.float64 if query.dtype == tl.float64 else tl.float32
+    scores = tl.dot(query, tl.trans(key), input_precision=PRECISION).to(acc_dtype) * scale_log2
+    probs = tl.where(key_real[None, :], tl.exp2(scores - lse[:, None]), 0.0)
+    grad_probs = tl.dot(grad_out, tl.trans(value), input_precision=PRECISION).to(acc_dtype)
+    kept = probs
+    if DROPOUT:
+        keep = _keep(seed, bh, offs_m, offs_n, key_len, threshold)
+        kept = tl.where(keep, probs, 0.0)
+        grad_probs = tl.where(keep, grad_probs * keep_scale, 0.0)
+    return kept, probs * (grad_probs - delta[:, None])
 
 
 @triton.jit
@@ -282,29 +295,19 @@ def _grad_key_value_block(
     grad_value = tl.zeros((BLOCK_N, BLOCK_D), dtype=acc_dtype)
     for segment in tl.static_range(NUM_SEGMENTS):
         query_lo = query_bounds[segment]
-        query_hi = tl.where(
-            PATTERN[segment] == key_segment, query_bounds[segment + 1], query_lo
-        )  # unpaired: none
+        paired = PATTERN[segment] == key_segment
+        query_hi = tl.where(paired, query_bounds[segment + 1], query_lo)  # unpaired: no rows
         for query_start in range(query_lo, query_hi, BLOCK_M):
             query, grad_out, lse, delta, offs_m, _, _ = _query_rows(
                 Q, GRAD_OUT, LSE, DELTA, q_base, lse_base, head_dim, query_start, query_hi, offs_d, BLOCK_M
             )
-            scores = tl.dot(query, tl.trans(key), input_precision=PRECISION).to(acc_dtype) * scale_log2
-            probs = tl.where(key_real[None, :], tl.exp2(scores - lse[:, None]), 0.0)
-            grad_probs = tl.dot(grad_out, tl.trans(value), input_precision=PRECISION).to(acc_dtype)
-            if DROPOUT:
-                keep = _keep(seed, bh, offs_m, offs_n, key_len, threshold)
-                kept = tl.where(keep, probs, 0.0)
-                grad_probs = tl.where(keep, grad_probs * keep_scale, 0.0)
-            else:
-                kept = probs
-            grad_value += tl.dot(tl.trans(kept).to(in_dtype), grad_out, input_precision=PRECISION).to(
-                acc_dtype
-            )
-            grad_scores = probs * (grad_probs - delta[:, None])
-            grad_key += tl.dot(tl.trans(grad_scores).to(in_dtype), query, input_precision=PRECISION).to(
-                acc_dtype
-            )
+            kept, grad_scores = _tile_grads(
+                query, key, value, grad_out, lse, delta, key_real, offs_m, offs_n, bh, key_len, scale_log2,
+                seed, threshold, keep_scale, DROPOUT, PRECISION,
+            )  # fmt: skip
+            kept_t, grad_scores_t = tl.trans(kept).to(in_dtype), tl.trans(grad_scores).to(in_dtype)
+            grad_value += tl.dot(kept_t, grad_out, input_precision=PRECISION).to(acc_dtype)
+            grad_key += tl.dot(grad_scores_t, query, input_precision=PRECISION).to(acc_dtype)
     if DROPOUT:
         grad_value = grad_value * keep_scale
     tl.store(GRAD_K + k_ptrs, (grad_key * scale).to(GRAD_K.dtype.element_ty), mask=k_ok)
@@ -336,13 +339,10 @@ def _grad_query_block(
         key, value, key_real, offs_n, _, _ = _key_block(
             K, V, KPM, k_base, kpm_base, key_start, key_hi, head_dim, offs_d, HAS_KPM, BLOCK_N
         )
-        scores = tl.dot(query, tl.trans(key), input_precision=PRECISION).to(acc_dtype) * scale_log2
-        probs = tl.where(key_real[None, :], tl.exp2(scores - lse[:, None]), 0.0)
-        grad_probs = tl.dot(grad_out, tl.trans(value), input_precision=PRECISION).to(acc_dtype)
-        if DROPOUT:
-            keep = _keep(seed, bh, offs_m, offs_n, key_len, threshold)
-            grad_probs = tl.where(keep, grad_probs * keep_scale, 0.0)
-        grad_scores = probs * (grad_probs - delta[:, None])
+        _, grad_scores = _tile_grads(
+            query, key, value, grad_out, lse, delta, key_real, offs_m, offs_n, bh, key_len, scale_log2,
+            seed, threshold, keep_scale, DROPOUT, PRECISION,
+        )  # fmt: skip
         grad_query += tl.dot(grad_scores.to(key.dtype), key, input_precision=PRECISION).to(acc_dtype)
     tl.store(GRAD_Q + q_base + q_ptrs, (grad_query * scale).to(GRAD_Q.dtype.element_ty), mask=q_ok)
 
@@ -366,8 +366,8 @@ def _interlaced_bwd_kernel(
     pid = tl.program_id(0)
     bh = pid // blocks
     block = pid % blocks
-    scale = _scalar(scale_hi, scale_lo, acc_dtype)
-    keep_scale = _scalar(keep_scale_hi, keep_scale_lo, acc_dtype)
+    scale = scalar(scale_hi, scale_lo, acc_dtype)
+    keep_scale = scalar(keep_scale_hi, keep_scale_lo, acc_dtype)
     seed = 0
     if DROPOUT:
         seed = tl.load(SEED)
@@ -429,9 +429,7 @@ class InterlacedAttentionFunction(torch.autograd.Function):
         kpm = query if layout.key_padding_mask is None else layout.key_padding_mask.contiguous()
         seed = draw_seed(query.device) if dropout_p > 0.0 else query
         output = torch.empty_like(query)
-        lse = query.new_empty(
-            (batch, heads, query_len), dtype=torch.float64 if query.dtype == torch.float64 else torch.float32
-        )
+        lse = query.new_empty((batch, heads, query_len), dtype=compute_dtype(query.dtype))
         scalars, meta = _launch_arguments(query, key, layout, pattern, query_lengths, scaling, dropout_p)
         query_bounds = scalars[0]
 
@@ -484,11 +482,9 @@ def interlaced_attention_triton_kernel(
     query_segment_lengths: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """The fused kernels (no fallback). Shapes as in ``interlaced_attention``."""
-    lengths = (
-        layout.segment_lengths
-        if query_segment_lengths is None
-        else tuple(int(n) for n in query_segment_lengths)
-    )
+    lengths = layout.segment_lengths
+    if query_segment_lengths is not None:
+        lengths = tuple(int(n) for n in query_segment_lengths)
     return InterlacedAttentionFunction.apply(
         query, key, value, layout, tuple(pattern), scaling, dropout_p, lengths
     )
@@ -510,13 +506,9 @@ def refusal(
             f"Triton interlaced attention handles head_dim up to {MAX_HEAD_DIM} (the same for value); got "
             f"head_dim {head_dim} (value {value.shape[-1]}): using sdpa"
         )
-    if not query.dtype == key.dtype == value.dtype or query.dtype not in (
-        torch.bfloat16, torch.float16, torch.float32, torch.float64
-    ):  # fmt: skip
-        return "interlaced_dtype", (
-            f"Triton interlaced attention takes query, key and value of one floating dtype, got "
-            f"{query.dtype}, {key.dtype}, {value.dtype}: using sdpa"
-        )
+    reason = dtype_refusal("interlaced", query, key, value)
+    if reason is not None:
+        return reason
     if dropout_p >= 1.0 or (dropout_p > 0.0 and query.shape[-2] * key.shape[-2] >= 2**32):
         return "interlaced_dropout", (
             f"Triton interlaced attention draws dropout for p < 1 and fewer than 2^32 query x key entries per "
@@ -581,9 +573,8 @@ def compile_jobs(arch: int, dtype: str, head_dim: int, dropout: bool, pattern=(1
     kernels in every autotuned configuration, as :class:`..triton_resources.CompileJob` for ``arch``."""
     from ..triton_resources import CompileJob
 
-    element = {"bf16": "bf16", "fp16": "fp16", "fp32": "fp32", "fp32-tf32": "fp32", "fp64": "fp64"}[dtype]
+    element, precision = COMPILE_TYPES[dtype]
     accumulate = "fp64" if element == "fp64" else "fp32"
-    precision = "ieee" if dtype in ("fp32", "fp64") else "tf32"
     tensors = ("Q", "K", "V", "OUT", "GRAD_OUT", "GRAD_Q", "GRAD_K", "GRAD_V")
     signature = {name: f"*{element}" for name in tensors}
     bounds = ("i32",) * (len(pattern) + 1)
