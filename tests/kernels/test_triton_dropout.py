@@ -212,14 +212,14 @@ def test_gsit_training_step_runs_triton_forward_and_backward_and_matches_eager(m
         residual_dropout=0.1,
     )
     torch.manual_seed(0)
-    model = GsiTForSequenceClassification(config).double().train()
+    model = GsiTForSequenceClassification(config).double().to(DEVICE).train()
     reference = copy.deepcopy(model)
     model.set_attn_implementation("triton")
     for module in reference.modules():
         if isinstance(module, InterlacedAttention):
             module.attention_function = eager_with_kernel_mask
-    inputs = {k: v.double() if v.is_floating_point() else v for k, v in gsit_batch().items()}
-    labels = torch.tensor([0.5, -2.0, 3.0], dtype=torch.float64)
+    inputs = {k: (v.double() if v.is_floating_point() else v).to(DEVICE) for k, v in gsit_batch().items()}
+    labels = torch.tensor([0.5, -2.0, 3.0], dtype=torch.float64, device=DEVICE)
 
     launches = count_kernel_launches(monkeypatch)
     loss, grads = training_step(model, inputs, labels)

@@ -124,7 +124,7 @@ def test_more_than_2_31_elements_and_65536_batch_heads():
     if free < 40 * 2**30:
         pytest.skip("needs 40 GiB of free GPU memory")
     with torch.no_grad():
-        batch, heads, nodes, head_dim = 2**17, 8, 32, 64  # 2^31 + elements per tensor
+        batch, heads, nodes, head_dim = 2**17 + 64, 8, 32, 64  # more than 2^31 elements per tensor
         query = torch.randn(batch, heads, nodes, head_dim, device="cuda", dtype=torch.bfloat16)
         adjacency = random_graphs(1, nodes, torch.Generator().manual_seed(0)).cuda().expand(batch, -1, -1)
         output = hop_diffused_attention(query, query, query, adjacency, 0.2, 3, implementation="triton")
