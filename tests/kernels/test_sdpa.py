@@ -52,6 +52,9 @@ def test_interlaced_sdpa_with_dropout_on_cpu_runs_explicit_blocks_on_each_pairs_
     cpu = torch.device("cpu")
     assert segment_pair_path(cpu, 0.1) == "explicit"
     assert segment_pair_path(cpu, 0.0) == "sdpa"
+    assert segment_pair_path(cpu, 0.0, grad=True) == "autograd"
+    assert segment_pair_path(cpu, 0.1, grad=True) == "explicit"
+    assert segment_pair_path(torch.device("cuda"), 0.0, grad=True) == "sdpa"
     assert segment_pair_path(torch.device("cuda"), 0.1) == "sdpa"
     blocks, fused = [], []
     original_block, original_sdpa = interlaced_sdpa_module.dropped_attention, torch.nn.functional.scaled_dot_product_attention

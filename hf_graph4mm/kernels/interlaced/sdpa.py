@@ -16,8 +16,12 @@ Each block takes the faster path for where it runs (:func:`segment_pair_path`):
   float tensors per block; ours draws four mask entries per random word
   (:func:`~hf_graph4mm.kernels.dropout.dropout_keep`). Timings: benchmarks/RESULTS.md.
 
-Without dropout the fused kernel is kept on CPU too: an explicit path would need the strided q/k/v
-head views copied, which SDPA reads in place (benchmarks/attention.py compares the two).
+* "autograd" (CPU, gradients wanted, no dropout): scores, masked softmax and product left to autograd, as
+  eager computes them: in a GsiT training step on the 2-core CPU these ran faster than SDPA's fused CPU
+  backward (benchmarks/RESULTS.md, "Against the published formulations").
+
+Without dropout and without gradients the fused kernel is kept on CPU: an explicit path would need the
+strided q/k/v head views copied, which SDPA reads in place (benchmarks/attention.py compares the two).
 
 On padded batches the model hands a CPU forward its rows instead (:func:`interlaced_attention_sdpa_rows`,
 ``interlaced_attention_sdpa.rows``): one block per sample and segment pair, each only as long as that
@@ -38,9 +42,33 @@ from .layout import InterlacedLayout
 from .patterns import concat_segments
 
 
-def segment_pair_path(device: torch.device, dropout_p: float) -> str:
-    """"sdpa" or "explicit": what :func:`interlaced_attention_sdpa` runs for a block on ``device``."""
-    return "explicit" if device.type == "cpu" and dropout_p > 0.0 else "sdpa"
+def segment_pair_path(device: torch.device, dropout_p: float, grad: bool = False) -> str:
+    """What :func:`interlaced_attention_sdpa` runs for a block on ``device``: "explicit" (CPU, dropout),
+    "autograd" (CPU, gradients wanted, no dropout) or "sdpa"."""
+    if device.type != "cpu":
+        return "sdpa"
+    if dropout_p > 0.0:
+        return "explicit"
+    return "autograd" if grad else "sdpa"
+
+
+def _autograd_block(query, key, value, layout: InterlacedLayout, key_segment: int, scaling: float | None):
+    """One block as scores, masked softmax and product under autograd (what eager computes, without its
+    host check): on the 2-core CPU a training step runs these faster than SDPA's fused CPU backward."""
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+    # the strided head views make matmul slow on CPU: scaling q makes it contiguous in the same pass
+    scores = torch.matmul(query * scale, key.contiguous().transpose(-1, -2))
+    key_is_real = layout.segment_key_masks[key_segment]
+    sample_has_key = None
+    if key_is_real is not None:
+        if layout.segment_lacks_key[key_segment]:
+            sample_has_key, allowed = layout.cached(("sdpa_open_rows", key_segment), lambda: _open_empty_rows(key_is_real))
+        else:
+            allowed = key_is_real[:, None, None, :]
+        blocked = layout.cached(("sdpa_blocked", key_segment, sample_has_key is None), lambda: ~allowed)
+        scores = scores.masked_fill(blocked, float("-inf"))
+    output = torch.matmul(torch.softmax(scores, dim=-1), value.contiguous())
+    return output if sample_has_key is None else torch.where(sample_has_key, output, torch.zeros_like(output))
 
 
 def _segment_pair_attention(
@@ -63,9 +91,13 @@ def _segment_pair_attention(
     if key.shape[-2] == 0:  # an empty key segment: nothing to attend to
         return query.new_zeros(query.shape[:-1] + value.shape[-1:])
     key_is_real = layout.segment_key_masks[key_segment]  # [batch, T_k] or None
-    if segment_pair_path(query.device, dropout_p) == "explicit":
+    grad = torch.is_grad_enabled() and (query.requires_grad or key.requires_grad or value.requires_grad)
+    path = segment_pair_path(query.device, dropout_p, grad)
+    if path == "explicit":
         scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
         return dropped_attention(query, key, value, key_is_real, dropout_p, scale)
+    if path == "autograd":
+        return _autograd_block(query, key, value, layout, key_segment, scaling)
     if key_is_real is None:
         return F.scaled_dot_product_attention(query, key, value, dropout_p=dropout_p, scale=scaling)
     if not layout.segment_lacks_key[key_segment]:
