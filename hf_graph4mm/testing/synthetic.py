@@ -2,15 +2,16 @@
 
 Built to test whether a model *uses* graph structure: every graph holds the same kinds of
 nodes at every position, so only the hop distance (and the modality) tells the evidence
-apart from the distractors. Images are small rendered pictures (a coloured shape on white,
+apart from the distractors in ``far_colour`` and ``near_majority``, and only the edges (which
+node is linked to which) in ``linked_colour``. Images are small rendered pictures (a coloured shape on white,
 32 x 32 PNG bytes); texts are short sentences. The rules below were fixed before any
-model was trained on them.
+model was trained on them (``linked_colour``'s on 2026-12-07, before any run on it).
 
-Common to both tasks:
+Common to all tasks:
 
 - colours come from :data:`COLOURS` (6 names), shapes from :data:`SHAPES` (a nuisance:
   drawn at random, never asked about);
-- the target node carries the text ``"start here"`` and a neutral picture (a black ``?`` on
+- the target node carries the text ``"start here"`` (``linked_colour``: ``"find the {shape}"``) and a neutral picture (a black ``?`` on
   grey, no palette colour), so it is in both the text and the visual subgraph;
 - every other node carries exactly one modality: an image-only node (a coloured shape) or
   a text-only node naming a colour drawn uniformly from all 6, independently of the
@@ -42,6 +43,21 @@ target's 1-hop image neighbours):
 - one text node at hop 1 and one at hop 2 (random colours, as above);
 - label / answer text: ``c`` (the colour name).
 
+Task ``"linked_colour"`` (classification by generation; relational: the answer depends on *which*
+nodes are connected, not on how far they are):
+
+- the target's text is ``"find the {shape}"``, ``shape`` one of the three key shapes present;
+- hop 1: three *key* image nodes linked to the target, each a black ``shape`` on white drawn
+  at a fixed size and place (:func:`render_key`), three distinct shapes from :data:`KEY_SHAPES`
+  (no palette colour);
+- hop 2: three coloured image nodes (random shape, size and position, as in the other tasks),
+  exactly one linked to each key node, three distinct colours;
+- label / answer text: the colour of the hop-2 picture linked to the key whose shape the
+  target's text names. The other two coloured pictures are same-hop distractors: every
+  coloured picture is 2 hops away and every key 1 hop away, so hop distance alone leaves the
+  three colours equally likely (33 % by chance); only the key-to-picture edges tell them apart.
+  No other text nodes.
+
 Each graph is one ``MultimodalGraph`` with the target as the example's ``target``; all
 evidence and distractors lie within 2 hops (``num_hops=2`` extracts everything).
 """
@@ -67,13 +83,17 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 SHAPES = ("circle", "square", "triangle")
 IMAGE_SIZE = 32
 TARGET_TEXT = "start here"
-TASKS = ("far_colour", "near_majority")
+# Black key shapes of "linked_colour" (drawn by render_key; SHAPES stays the other tasks' nuisance set).
+KEY_SHAPES = ("circle", "square", "triangle", "diamond")
+KEY_BOX = (4, 4, 27, 27)
+TASKS = ("far_colour", "near_majority", "linked_colour")
 PROMPTS = {
     "far_colour": "What colour is the picture two steps away?",
     "near_majority": "Which colour do most pictures next to the start show?",
+    "linked_colour": "Which colour is linked to the named shape?",
 }
 # Graph sizes per task, for model configs: (image nodes, text nodes) incl. the target.
-MAX_NODES = {"far_colour": (4, 3), "near_majority": (7, 3)}
+MAX_NODES = {"far_colour": (4, 3), "near_majority": (7, 3), "linked_colour": (7, 1)}
 _SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
 
 
@@ -143,6 +163,32 @@ def render_picture(colour: str | None, shape: str, box: tuple[int, int, int, int
     return buffer.getvalue()
 
 
+@lru_cache(maxsize=len(KEY_SHAPES))
+def render_key(shape: str) -> bytes:
+    """PNG bytes of a 32 x 32 key picture: a black ``shape`` from :data:`KEY_SHAPES` inside :data:`KEY_BOX`."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    left, top, right, bottom = KEY_BOX
+    middle_x, middle_y = (left + right) // 2, (top + bottom) // 2
+    if shape == "circle":
+        draw.ellipse(KEY_BOX, fill=(0, 0, 0))
+    elif shape == "square":
+        draw.rectangle(KEY_BOX, fill=(0, 0, 0))
+    elif shape == "triangle":
+        draw.polygon([(left, bottom), (right, bottom), (middle_x, top)], fill=(0, 0, 0))
+    elif shape == "diamond":
+        draw.polygon(
+            [(middle_x, top), (right, middle_y), (middle_x, bottom), (left, middle_y)], fill=(0, 0, 0)
+        )
+    else:
+        raise ValueError(f"unknown key shape {shape!r}; known: {KEY_SHAPES}")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _random_picture(rng: np.random.Generator, colour: str) -> bytes:
     """A ``colour`` picture with a random shape, size (16-26 px) and position."""
     size = int(rng.integers(16, 27))
@@ -168,6 +214,13 @@ class _GraphBuilder:
         self.texts.append(None)
         self.images.append(_random_picture(self.rng, colour))
         self.colours.append(colour)
+        self.edges.append((parent, len(self.texts) - 1))
+        return len(self.texts) - 1
+
+    def add_key(self, shape: str, parent: int) -> int:
+        self.texts.append(None)
+        self.images.append(render_key(shape))
+        self.colours.append(None)
         self.edges.append((parent, len(self.texts) - 1))
         return len(self.texts) - 1
 
@@ -242,7 +295,34 @@ def near_majority_example(rng: np.random.Generator, name: str = "near_majority")
     )
 
 
-_MAKERS = {"far_colour": far_colour_example, "near_majority": near_majority_example}
+def linked_colour_example(rng: np.random.Generator, name: str = "linked_colour") -> SyntheticExample:
+    """One ``"linked_colour"`` graph (see the module docstring for the rule)."""
+    builder = _GraphBuilder(rng)
+    palette = list(COLOURS)
+    shapes = [KEY_SHAPES[i] for i in rng.choice(len(KEY_SHAPES), size=3, replace=False)]
+    colours = [palette[i] for i in rng.choice(len(palette), size=3, replace=False)]
+    asked = int(rng.integers(3))
+    builder.texts[0] = f"find the {shapes[asked]}"
+    keys = [builder.add_key(shape, parent=0) for shape in shapes]
+    linked = [builder.add_image(colour, parent=key) for key, colour in zip(keys, colours)]
+    graph, target, evidence = builder.build(name, [linked[asked]])
+    return SyntheticExample(
+        graph=graph,
+        target=target,
+        prompt=PROMPTS["linked_colour"],
+        answer=colours[asked],
+        attribute=colours[asked],
+        evidence=evidence,
+        evidence_hop=2,
+        task="linked_colour",
+    )
+
+
+_MAKERS = {
+    "far_colour": far_colour_example,
+    "near_majority": near_majority_example,
+    "linked_colour": linked_colour_example,
+}
 
 
 def generate_examples(
@@ -274,6 +354,7 @@ def generate_splits(
 
 __all__ = [
     "COLOURS",
+    "KEY_SHAPES",
     "MAX_NODES",
     "PROMPTS",
     "SHAPES",
@@ -282,6 +363,8 @@ __all__ = [
     "far_colour_example",
     "generate_examples",
     "generate_splits",
+    "linked_colour_example",
     "near_majority_example",
+    "render_key",
     "render_picture",
 ]

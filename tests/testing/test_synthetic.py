@@ -14,7 +14,7 @@ from PIL import Image
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
-from hf_graph4mm.testing.synthetic import COLOURS, MAX_NODES, generate_examples, generate_splits
+from hf_graph4mm.testing.synthetic import COLOURS, MAX_NODES, TASKS, generate_examples, generate_splits
 
 NUM_CHECKED = 60
 
@@ -49,7 +49,7 @@ def text_colour(text: str) -> str:
     return colour
 
 
-@pytest.mark.parametrize("task", ["far_colour", "near_majority"])
+@pytest.mark.parametrize("task", TASKS)
 def test_same_seed_same_graphs_other_seed_other_graphs(task):
     first, again = generate_examples(task, 5, seed=3), generate_examples(task, 5, seed=3)
     for a, b in zip(first, again):
@@ -119,7 +119,7 @@ def test_texts_name_colours_independent_of_the_answer(task):
     assert 0.12 < agreeing < 0.22, agreeing
 
 
-@pytest.mark.parametrize("task", ["far_colour", "near_majority"])
+@pytest.mark.parametrize("task", TASKS)
 def test_the_processor_sees_the_evidence_at_its_hop(task):
     """With the task's node caps, the evidence pictures reach the model with their hop distance."""
     from hf_graph4mm.processing import Graph4MMProcessor
@@ -144,6 +144,62 @@ def test_the_processor_sees_the_evidence_at_its_hop(task):
         for node in example.evidence:
             slot = processed["image_keys"].index(image_cache_key(example.graph.images[node]))
             assert processed["image_hops"][slot] == example.evidence_hop
+
+
+def key_shape(png: bytes) -> str | None:
+    """The black key shape on a picture, read from its pixels (None: no black shape)."""
+    black = (np.asarray(Image.open(io.BytesIO(png)).convert("RGB")) == 0).all(axis=-1)
+    ys, xs = np.nonzero(black)
+    if len(ys) < 100:
+        return None
+    top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
+    if black[top, left] and black[bottom, right]:
+        return "square"  # filled corners
+    if black[bottom, left : right + 1].all():
+        return "triangle"  # a full bottom edge, no corners at the top
+    return "circle" if black.sum() > 0.6 * (bottom - top + 1) * (right - left + 1) else "diamond"
+
+
+def breadth_first_hops(num_nodes: int, edges, source: int) -> dict[int, int]:
+    """Hop distances by a queue over an undirected adjacency list (written here, not the package's BFS)."""
+    neighbours = {node: set() for node in range(num_nodes)}
+    for a, b in edges:
+        neighbours[int(a)].add(int(b))
+        neighbours[int(b)].add(int(a))
+    hops, queue = {source: 0}, [source]
+    while queue:
+        node = queue.pop(0)
+        for other in sorted(neighbours[node]):
+            if other not in hops:
+                hops[other] = hops[node] + 1
+                queue.append(other)
+    return hops
+
+
+def test_linked_colour_answer_is_the_picture_linked_to_the_named_key_and_hops_cannot_tell():
+    for example in generate_examples("linked_colour", NUM_CHECKED, seed=0):
+        graph = example.graph
+        edges = list(zip(*graph.edge_index))
+        hops = breadth_first_hops(graph.num_nodes, edges, example.target)
+        assert graph.texts[example.target].startswith("find the ")
+        asked = graph.texts[example.target].removeprefix("find the ")
+        assert [text for node, text in enumerate(graph.texts) if node != example.target and text] == []
+        keys = {node: key_shape(graph.images[node]) for node in range(graph.num_nodes) if hops[node] == 1}
+        assert sorted(hops.values()) == [0, 1, 1, 1, 2, 2, 2]
+        assert None not in keys.values() and len(set(keys.values())) == 3 and asked in keys.values()
+        coloured = [node for node in range(graph.num_nodes) if hops[node] == 2]
+        colours = [pixel_colour(graph.images[node]) for node in coloured]
+        assert None not in colours and len(set(colours)) == 3  # three distinct same-hop candidates
+        linked = {}
+        for node in coloured:
+            (key,) = [other for a, b in edges for other in (a, b) if node in (a, b) and other != node]
+            linked[keys[key]] = pixel_colour(graph.images[node])  # each picture hangs off one key
+        assert len(linked) == 3
+        assert linked[asked] == example.attribute == example.answer
+        assert [pixel_colour(graph.images[node]) for node in example.evidence] == [example.attribute]
+    # the asked key, and so the answer's place among the candidates, varies
+    answers = Counter(e.graph.texts[e.target] for e in generate_examples("linked_colour", 200, seed=1))
+    assert len(answers) == 4 and min(answers.values()) > 20
 
 
 def test_bad_arguments_are_named():
