@@ -140,6 +140,11 @@ class Graph4MMProcessor(ProcessorMixin):
             graph = MultimodalGraph.from_dict(graph)
         if target is None:
             raise ValueError(f"graph {graph.name!r}: no target node given")
+        if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)):
+            raise ValueError(
+                f"graph {graph.name!r}: the target node must be an integer index, got "
+                f"{type(target).__name__} {target!r}"
+            )
         target = int(target)
         if not 0 <= target < graph.num_nodes:
             raise ValueError(f"graph {graph.name!r} has {graph.num_nodes} nodes, no target node {target}")

@@ -11,6 +11,10 @@ from ..attention_parts import attn_implementation_per_part
 STRUCTURES = ("hop_diffused", "hop_aware", "none")
 FUSIONS = ("qformer", "concat")
 
+# Fields checked on every assignment, not only in __post_init__: from_pretrained(path, structure=...)
+# sets its keyword arguments on the loaded config, after __post_init__ has run.
+CHOICES = {"structure": STRUCTURES, "fusion": FUSIONS}
+
 
 @strict
 class Graph4MMQFormerConfig(PreTrainedConfig):
@@ -104,12 +108,14 @@ class Graph4MMConfig(PreTrainedConfig):
     freeze_language_model: bool = True
     initializer_range: float = 0.02
 
+    def __setattr__(self, name, value):
+        choices = CHOICES.get(name)
+        if choices is not None and value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        super().__setattr__(name, value)
+
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
-        if self.structure not in STRUCTURES:
-            raise ValueError(f"structure must be one of {STRUCTURES}, got {self.structure!r}")
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         if not 0.0 < self.diffusion_alpha < 1.0:
             raise ValueError(f"diffusion_alpha must lie in (0, 1), got {self.diffusion_alpha}")
         for name in ("num_query_tokens_per_image", "max_image_nodes", "max_text_nodes"):
