@@ -29,7 +29,7 @@ class ModelArguments:
         default="tiny",
         metadata={"help": "causal LM backbone: 'tiny' (OPT-style), 'tiny-llama', or a folder / Hub id"},
     )
-    structure: str = field(default="hop_diffused", metadata={"help": "hop_diffused, hop_aware or none"})
+    structure: str = field(default="hop_diffused", metadata={"help": "hop_diffused, hop_aware, hop_diffused_aware or none"})
     fusion: str = field(default="qformer", metadata={"help": "qformer (Graph4MM) or concat (MMGL baseline)"})
     text_structure: bool = field(default=True, metadata={"help": "graph attention over the text subgraph"})
     image_structure: bool = field(default=True, metadata={"help": "graph attention over the visual subgraph"})

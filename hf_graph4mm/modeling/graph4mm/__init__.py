@@ -10,7 +10,7 @@ Importing this package registers the configs with ``AutoConfig`` and the model w
     >>> new_tokens = model.generate(**prompts, max_new_tokens=32)
     >>> scores = model.score_candidates(label_ids, candidate_attention_mask=label_mask, **prompts)
 
-Variants are config switches: ``structure`` ("hop_diffused", "hop_aware", "none"),
+Variants are config switches: ``structure`` ("hop_diffused", "hop_aware", "hop_diffused_aware", "none"),
 ``text_structure`` / ``image_structure`` (ablations), ``fusion="concat"`` (MMGL baseline).
 """
 

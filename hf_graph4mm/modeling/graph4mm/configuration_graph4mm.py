@@ -8,7 +8,8 @@ from transformers.configuration_utils import SubConfigSpec
 
 from ..attention_parts import attn_implementation_per_part
 
-STRUCTURES = ("hop_diffused", "hop_aware", "none")
+STRUCTURES = ("hop_diffused", "hop_aware", "hop_diffused_aware", "none")
+DIFFUSED_STRUCTURES = ("hop_diffused", "hop_diffused_aware")
 FUSIONS = ("qformer", "concat")
 
 # Fields checked on every assignment, not only in __post_init__: from_pretrained(path, structure=...)
@@ -58,7 +59,8 @@ class Graph4MMConfig(PreTrainedConfig):
         qformer_config: :class:`Graph4MMQFormerConfig` (width of the graph modules and the MM-QFormer).
         text_encoder_config: optional separate encoder for text nodes; ``None`` (default) embeds text
             nodes with the LM itself (masked mean of its last hidden state).
-        structure: "hop_diffused" (paper), "hop_aware" (learned hop embeddings, no diffusion) or "none".
+        structure: "hop_diffused" (paper), "hop_aware" (learned hop embeddings, no diffusion),
+            "hop_diffused_aware" (both: hop embeddings added before the diffusion; not in the paper) or "none".
         text_structure / image_structure: the ablation switches; ``False`` drops the structure module of
             that subgraph only.
         fusion: "qformer" (Graph4MM) or "concat" (the MMGL baseline: each image node's vision embedding
@@ -153,6 +155,11 @@ class Graph4MMConfig(PreTrainedConfig):
     @property
     def uses_structure(self) -> bool:
         return self.fusion == "qformer" and self.structure != "none"
+
+    @property
+    def uses_diffusion(self) -> bool:
+        """Whether a Hop-Diffused Attention module (and so its attention backend) is in the model."""
+        return self.uses_structure and self.structure in DIFFUSED_STRUCTURES
 
 
 __all__ = ["Graph4MMConfig", "Graph4MMQFormerConfig"]

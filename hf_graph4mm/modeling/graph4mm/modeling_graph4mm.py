@@ -127,7 +127,7 @@ class Graph4MMPreTrainedModel(ShareableModelMixin, PreTrainedModel):
         """
         name = "eager" if requested_attention is None else requested_attention
         check_implementation(name)
-        if self.config.uses_structure and self.config.structure == "hop_diffused":
+        if self.config.uses_diffusion:
             HopDiffusedAttentionInterface().get_interface(name)
         KeyMaskedAttentionInterface().get_interface(name)
         return name

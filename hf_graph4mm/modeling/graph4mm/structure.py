@@ -125,6 +125,23 @@ class HopAwareEmbedding(nn.Module):
         return output * subgraph.node_mask[..., None].to(output.dtype)
 
 
+class HopDiffusedAwareAttention(nn.Module):
+    """Hop-Aware then Hop-Diffused: ``H' = H + E[hop]``, then ``H' + calA' H'`` (``calA'`` computed from ``H'``).
+
+    The hop embeddings are added before the diffusion, so the attention that steers the diffusion
+    sees each node's hop distance too, and the diffused states carry it. Needs the subgraph's
+    ``hops`` and ``adjacency``. ``[batch, nodes, dim]`` -> ``[batch, nodes, dim]``, zero on padded slots.
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        self.hop_aware = HopAwareEmbedding(config.qformer_config.hidden_size, config.max_hops)
+        self.hop_diffused = HopDiffusedAttention(config)
+
+    def forward(self, hidden: torch.Tensor, subgraph: SubgraphInputs) -> torch.Tensor:
+        return self.hop_diffused(self.hop_aware(hidden, subgraph), subgraph)
+
+
 class NoStructure(nn.Module):
     """The "none" variant and the ablations: node states pass through unchanged."""
 
@@ -138,4 +155,6 @@ def build_structure_module(config, enabled: bool) -> nn.Module:
         return NoStructure()
     if config.structure == "hop_aware":
         return HopAwareEmbedding(config.qformer_config.hidden_size, config.max_hops)
+    if config.structure == "hop_diffused_aware":
+        return HopDiffusedAwareAttention(config)
     return HopDiffusedAttention(config)

@@ -11,7 +11,13 @@ from hf_graph4mm import Graph4MMConfig
 from hf_graph4mm.graph_batch import SubgraphInputs
 from hf_graph4mm.kernels import hop_diffused_attention, masked_attention_probs
 from hf_graph4mm.modeling.graph4mm.diagnostics import dirichlet_energy
-from hf_graph4mm.modeling.graph4mm.structure import HopAwareEmbedding, HopDiffusedAttention, split_heads
+from hf_graph4mm.modeling.graph4mm.structure import (
+    HopAwareEmbedding,
+    HopDiffusedAttention,
+    HopDiffusedAwareAttention,
+    build_structure_module,
+    split_heads,
+)
 
 DENSE_BACKENDS = ["eager", "sdpa"]
 
@@ -136,7 +142,9 @@ def test_module_adds_residual_and_renormalised_diffusion(normalize, width):
     # gradients reach both projections and the node states as through the written-out formula
     leaves = [states, module.query.weight, module.query.bias, module.key.weight, module.key.bias]
     cotangent = torch.randn(output.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    got = torch.autograd.grad(output, leaves, cotangent, retain_graph=True)  # shares the masking with expected
+    got = torch.autograd.grad(
+        output, leaves, cotangent, retain_graph=True
+    )  # shares the masking with expected
     want = torch.autograd.grad(expected, leaves, cotangent)
     for got_grad, want_grad in zip(got, want):
         torch.testing.assert_close(got_grad, want_grad, rtol=1e-10, atol=1e-10)
@@ -154,6 +162,44 @@ def test_hop_aware_adds_one_embedding_per_hop_with_an_unreachable_row():
     torch.testing.assert_close(output[0, :5], hidden[0, :5] + table[expected_rows])
     assert (output[0, 5] == 0).all()
     assert table.shape[0] == 4
+
+
+def test_hop_diffused_aware_adds_hop_embeddings_then_diffuses_float64():
+    """structure="hop_diffused_aware": ``H' = H + E[hop]`` (masked), then ``H' + calA' H' / sum theta``, with
+    ``calA'`` from ``H'``'s own projections; written out with explicit matrix powers in float64."""
+    torch.manual_seed(0)
+    width, heads, alpha, steps = 8, 2, 0.2, 3
+    config = Graph4MMConfig(
+        qformer_config={"hidden_size": width, "num_attention_heads": heads},
+        structure="hop_diffused_aware",
+        diffusion_alpha=alpha,
+        diffusion_steps=steps,
+        max_hops=2,
+    )
+    module = build_structure_module(config, enabled=True).double()
+    assert isinstance(module, HopDiffusedAwareAttention)
+    _, _, _, adjacency = random_graph_batch(nodes=5, padded=(0, 2), seed=5)
+    node_mask = adjacency.any(dim=-1)
+    hops = torch.tensor([[0, 1, 2, 3, -1], [0, 2, 1, 0, 0]])
+    hidden = torch.randn(2, 5, width, dtype=torch.float64) * node_mask[..., None]
+    output = module(hidden, SubgraphInputs("image", node_mask, adjacency, hops=hops))
+
+    table = module.hop_aware.hop_embeddings.weight
+    rows = torch.where((hops >= 0) & (hops <= 2), hops, torch.full_like(hops, 3))
+    with_hops = (hidden + table[rows]) * node_mask[..., None]
+    projections = module.hop_diffused
+    query = split_heads(with_hops @ projections.query.weight.T + projections.query.bias, heads)
+    key = split_heads(with_hops @ projections.key.weight.T + projections.key.bias, heads)
+    diffused = reference_diffusion(query, key, split_heads(with_hops, heads), adjacency, alpha, steps)
+    diffused = diffused.transpose(1, 2).reshape(2, 5, width) / sum(
+        alpha * (1 - alpha) ** i for i in range(steps + 1)
+    )
+    expected = with_hops + diffused
+    torch.testing.assert_close(output, expected, rtol=1e-10, atol=1e-10)
+    assert (output[1, -2:] == 0).all()
+    # the hops matter: the same states with other hops give another output
+    other = module(hidden, SubgraphInputs("image", node_mask, adjacency, hops=hops.flip(-1)))
+    assert not torch.allclose(other[0], output[0])
 
 
 def test_dirichlet_energy_on_a_hand_computed_graph():
@@ -182,7 +228,12 @@ def test_hop_diffusion_keeps_more_dirichlet_energy_than_stacked_graph_attention(
         return torch.stack([dirichlet_energy(features[g], adjacency[g]) for g in range(graphs)])
 
     with torch.no_grad():
-        results = {"input": energies(hidden), "hop_diffused": energies(module.diffuse(hidden, SubgraphInputs("text", adjacency.any(-1), adjacency)))}
+        results = {
+            "input": energies(hidden),
+            "hop_diffused": energies(
+                module.diffuse(hidden, SubgraphInputs("text", adjacency.any(-1), adjacency))
+            ),
+        }
         stacked = hidden
         for depth in range(1, 9):
             probs = masked_attention_probs(

@@ -20,8 +20,11 @@ from hf_graph4mm.testing import tiny_graph4mm_config as tiny_config
 def text_node_vectors(encoder, input_ids, attention_mask, node_mask):
     """``[batch, nodes, hidden]`` as the model builds them: the real slots encoded, scattered back."""
     rows = real_node_rows(node_mask)
-    vectors = real_text_node_vectors(encoder, gather_nodes(input_ids, rows), gather_nodes(attention_mask, rows))
+    vectors = real_text_node_vectors(
+        encoder, gather_nodes(input_ids, rows), gather_nodes(attention_mask, rows)
+    )
     return scatter_nodes(vectors, rows, node_mask)
+
 
 VARIANTS = {
     "hop_diffused": {},
@@ -244,6 +247,21 @@ def test_save_pretrained_then_auto_classes_reproduce_logits_exactly(tmp_path, ba
         assert isinstance(loaded, Graph4MMForConditionalGeneration)
         assert torch.equal(loaded(**batch).logits, expected)
         assert not any(p.requires_grad for p in loaded.language_model.parameters())
+
+
+def test_hop_diffused_aware_round_trips_through_save_pretrained(tmp_path):
+    model = build("opt", structure="hop_diffused_aware")
+    names = {name for name, _ in model.named_parameters()}
+    assert {
+        "image_structure.hop_aware.hop_embeddings.weight",
+        "image_structure.hop_diffused.query.weight",
+    } <= names
+    batch = make_batch(model.config)
+    expected = model(**batch).logits
+    model.save_pretrained(tmp_path)
+    loaded = AutoModelForImageTextToText.from_pretrained(tmp_path).eval()
+    assert loaded.config.structure == "hop_diffused_aware"
+    assert torch.equal(loaded(**batch).logits, expected)
 
 
 @pytest.mark.parametrize("vision_checkpoint", ["clip_vision_model", "full_clip"])
