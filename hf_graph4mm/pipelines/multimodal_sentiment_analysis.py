@@ -16,9 +16,9 @@ probability.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
+from ..processing.sentiment import check_sequence
 from .batching import ItemListPipeline
 
 MODALITIES = ("text", "audio", "vision")
@@ -32,24 +32,10 @@ def sentiment_label(score: float, neutral_threshold: float = DEFAULT_NEUTRAL_THR
     return "positive" if score > 0 else "negative"
 
 
-def _feature_matrix(name: str, value, expected_dim: int) -> torch.Tensor:
-    """``[time, expected_dim]`` float32 from a list / numpy array / tensor, or a ValueError."""
-    try:
-        matrix = torch.as_tensor(np.asarray(value, dtype=np.float32))
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"{name} features must be a [time, {expected_dim}] array of numbers ({error})"
-        ) from error
-    if matrix.dim() != 2 or matrix.shape[1] != expected_dim:
-        raise ValueError(
-            f"{name} features must have shape [time, {expected_dim}] ({name}_dim of the model), "
-            f"got {list(matrix.shape)}"
-        )
-    if matrix.shape[0] == 0:
-        raise ValueError(f"{name} features are empty (0 time steps)")
-    if not torch.isfinite(matrix).all():  # MMSA audio holds -inf; the model must not see it silently
-        raise ValueError(f"{name} features contain NaN or infinite values; replace them (e.g. with 0) first")
-    return matrix
+def _feature_matrix(name: str, value, expected_dim: int, min_length: int = 1) -> torch.Tensor:
+    """``[time, expected_dim]`` float32 from a list / numpy array / tensor, or a ValueError naming the field
+    (the GsiT collator's checks: :func:`hf_graph4mm.processing.sentiment.check_sequence`)."""
+    return check_sequence(value, where="the input", field=name, dim=expected_dim, min_length=min_length)
 
 
 def _pad(sequences: list[torch.Tensor], pad_value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,7 +79,8 @@ class MultimodalSentimentAnalysisPipeline(ItemListPipeline):
                 )
             values[modality] = value
         dims = {modality: getattr(self.model.config, f"{modality}_dim") for modality in MODALITIES}
-        item = {m: _feature_matrix(m, values[m], dims[m]) for m in ("audio", "vision")}
+        kernels = {m: getattr(self.model.config, f"{m}_kernel_size", 1) for m in MODALITIES}
+        item = {m: _feature_matrix(m, values[m], dims[m], kernels[m]) for m in ("audio", "vision")}
         if isinstance(values["text"], str):
             if not self._uses_text_encoder():
                 raise ValueError(
@@ -105,7 +92,7 @@ class MultimodalSentimentAnalysisPipeline(ItemListPipeline):
         else:
             if self._uses_text_encoder():
                 raise ValueError("this model has a text encoder: give the text as a string")
-            item["text"] = _feature_matrix("text", values["text"], dims["text"])
+            item["text"] = _feature_matrix("text", values["text"], dims["text"], kernels["text"])
         return {"items": [item]}
 
     def _forward(self, model_inputs):

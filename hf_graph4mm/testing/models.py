@@ -74,7 +74,7 @@ def sentiment_inputs(count: int, seed: int = 0) -> list[dict]:
     rng = np.random.default_rng(seed)
     return [
         {
-            m: rng.standard_normal((int(rng.integers(3, 8)), dim)).astype(np.float32)
+            m: rng.standard_normal((int(rng.integers(5, 10)), dim)).astype(np.float32)
             for m, dim in NARROW_GSIT_DIMS.items()
         }
         for _ in range(count)

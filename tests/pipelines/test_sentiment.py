@@ -73,11 +73,12 @@ def _with(item, **changes):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"audio": np.zeros((4, NARROW_GSIT_DIMS["audio"] + 1))}, r"audio features must have shape \[time, 3\]"),
+        ({"audio": np.zeros((6, NARROW_GSIT_DIMS["audio"] + 1))}, r"audio has 4 features per step; the model expects 3"),
         ({"vision": None}, "no 'vision'"),
-        ({"audio": np.full((4, NARROW_GSIT_DIMS["audio"]), -np.inf)}, "infinite"),
+        ({"audio": np.full((6, NARROW_GSIT_DIMS["audio"]), -np.inf)}, "audio holds NaN or infinite values"),
         ({"text": "a sentence"}, "no text encoder"),
-        ({"text": np.zeros((0, NARROW_GSIT_DIMS["text"]))}, "empty"),
+        ({"text": np.zeros((0, NARROW_GSIT_DIMS["text"]))}, "text is empty"),
+        ({"vision": np.zeros((2, NARROW_GSIT_DIMS["vision"]))}, r"vision has 2 time steps, fewer than the model's conv kernel \(3\)"),
     ],
 )
 def test_malformed_sentiment_inputs(change, message):

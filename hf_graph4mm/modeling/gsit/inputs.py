@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .layers import lengths_after_conv
+from .layers import lengths_after_conv, padding_mask
 
 # The concatenation order of the Interlaced Mask's segments (and of the fused representation).
 MODALITIES = ("text", "vision", "audio")
@@ -106,6 +106,29 @@ def _candidate(name: str, features: torch.Tensor, lengths, mask) -> _Candidate:
     return _Candidate(lengths.long(), (lengths >= 0) & (lengths <= time), problem, summary)
 
 
+def _content_checks(
+    name: str, features: torch.Tensor, candidate: _Candidate
+) -> list[tuple[torch.Tensor, str, str]]:
+    """Per sample: at least one real step, and only finite values in the real steps (padding may hold
+    anything: MMSA audio pads with -inf). ``(flags [batch] bool, problem, summary)`` each."""
+    real = padding_mask(candidate.lengths.to(features.device), features.shape[1])
+    finite = (torch.isfinite(features) | ~real[..., None]).flatten(1).all(dim=1)
+    return [
+        (
+            candidate.lengths > 0,
+            f"sample {{sample}} has no real {name} step ({name}_lengths or {name}_mask gives 0); GsiT needs at "
+            "least one per modality: drop the sample or give it a step",
+            f"a sample has no real {name} step",
+        ),
+        (
+            finite,
+            f"{name}_features of sample {{sample}} hold NaN or infinite values in its real steps; replace them "
+            "(e.g. with 0) before the model",
+            f"{name}_features hold NaN or infinite values",
+        ),
+    ]
+
+
 def real_lengths(
     features: dict[str, torch.Tensor], lengths: dict[str, object], masks: dict[str, torch.Tensor | None]
 ) -> RealLengths:
@@ -113,23 +136,31 @@ def real_lengths(
 
     Raises:
         ValueError: both lengths and mask given, a mask that is not right-padded, a length outside
-            ``[0, time]``, or a malformed lengths tensor (naming the modality and the sample).
+            ``[0, time]``, or a malformed lengths tensor; a sample with no real step, or NaN / infinite
+            values in its real steps (naming the modality and the sample). The checks ride on the
+            forward's one device sync (compiled or exported: assertions in the graph).
     """
     candidates = {m: _candidate(m, features[m], lengths[m], masks[m]) for m in MODALITIES}
-    if torch.compiler.is_compiling():  # an assertion in the graph: no host sync, no graph break
-        for candidate in candidates.values():
-            if candidate.valid is not None:
-                torch._assert_async(candidate.valid.all(), candidate.summary)
-        return RealLengths({m: c.lengths for m, c in candidates.items()}, None)
-    batch = features["text"].shape[0]
-    flags = [c.valid if c.valid is not None else torch.ones(batch, dtype=torch.bool) for c in candidates.values()]
     device = features["text"].device
+    # (flags [batch] bool, problem with {sample} / {length}, summary), in the order they are reported
+    checks: list[tuple[str, torch.Tensor, str, str]] = []
+    for m, candidate in candidates.items():
+        if candidate.valid is not None:
+            checks.append((m, candidate.valid, candidate.problem, candidate.summary))
+    for m, candidate in candidates.items():
+        checks.extend((m, *check) for check in _content_checks(m, features[m], candidate))
+    if torch.compiler.is_compiling():  # an assertion in the graph: no host sync, no graph break
+        for _, flags, _, summary in checks:
+            torch._assert_async(flags.all(), summary)
+        return RealLengths({m: c.lengths for m, c in candidates.items()}, None)
     # the forward's one device sync: every length and every check at once
-    values = torch.stack([*(c.lengths.to(device) for c in candidates.values()), *(f.to(device).long() for f in flags)])
+    values = torch.stack(
+        [*(c.lengths.to(device) for c in candidates.values()), *(f.to(device).long() for _, f, _, _ in checks)]
+    )
     values = values.tolist()
     host_lengths = dict(zip(MODALITIES, values[: len(MODALITIES)]))
-    for m, flag_row in zip(MODALITIES, values[len(MODALITIES) :]):
+    for (m, _, problem, _), flag_row in zip(checks, values[len(MODALITIES) :]):
         if not all(flag_row):
             sample = flag_row.index(0)
-            raise ValueError(candidates[m].message(sample, host_lengths[m][sample]))
+            raise ValueError(problem.format(sample=sample, length=host_lengths[m][sample]))
     return RealLengths({m: c.lengths for m, c in candidates.items()}, host_lengths)

@@ -231,12 +231,12 @@ class GsiTModel(GsiTPreTrainedModel):
         )
         features = {"text": text_features, "audio": audio_features, "vision": vision_features}
         check_features(features, self.config.feature_dims)
-        features["text"] = self.text_dropout(text_features)
-        lengths = real_lengths(
+        lengths = real_lengths(  # checked before the dropout, which could hide a NaN
             features,
             {"text": text_lengths, "audio": audio_lengths, "vision": vision_lengths},
             {"text": text_mask, "audio": audio_mask, "vision": vision_mask},
         )
+        features["text"] = self.text_dropout(text_features)
         streams = {m: self.projections[m](features[m], lengths.device[m]) for m in MODALITIES}
         lengths = lengths.after_conv(self.config.kernel_sizes)
         fused = self.fusion(

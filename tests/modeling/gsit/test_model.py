@@ -118,12 +118,41 @@ def test_sequences_shorter_than_the_kernel_are_padded_internally():
     model = GsiTModel(tiny_config(audio_kernel_size=5)).eval()
     inputs = random_batch()
     inputs["audio_features"] = inputs["audio_features"][:, :3]
-    inputs["audio_lengths"] = torch.tensor([3, 2, 0])
+    inputs["audio_lengths"] = torch.tensor([3, 2, 1])
     with torch.no_grad():
         out = model(**inputs)
     assert out.audio_hidden_state.shape[1] == 1
     assert out.sequence_lengths[:, 2].tolist() == [1, 1, 1]
     assert torch.isfinite(out.fused_representation).all()
+
+
+@pytest.mark.parametrize("how", ["lengths", "mask"])
+def test_a_sample_without_real_steps_is_refused_naming_modality_and_sample(how):
+    model = GsiTForSequenceClassification(tiny_config())
+    inputs = random_batch()
+    if how == "lengths":
+        inputs["vision_lengths"] = torch.tensor([8, 0, 3])
+    else:
+        inputs.pop("vision_lengths")
+        inputs["vision_mask"] = torch.tensor([[1] * 8, [0] * 8, [1] * 3 + [0] * 5])
+    with pytest.raises(ValueError, match="sample 1 has no real vision step"):
+        model(**inputs)
+
+
+def test_nan_or_inf_in_real_steps_is_refused_but_not_in_padding():
+    model = GsiTForSequenceClassification(tiny_config()).eval()
+    inputs = random_batch()
+    length = int(inputs["audio_lengths"][2])
+    assert length < inputs["audio_features"].shape[1]
+    padded = {**inputs, "audio_features": inputs["audio_features"].clone()}
+    padded["audio_features"][2, length:] = float("-inf")  # MMSA pads audio with -inf: not a real step
+    with torch.no_grad():
+        torch.testing.assert_close(model(**padded).logits, model(**inputs).logits)
+    for value in (float("nan"), float("inf")):
+        bad = {**inputs, "text_features": inputs["text_features"].clone()}
+        bad["text_features"][1, 0, 0] = value
+        with pytest.raises(ValueError, match="text_features of sample 1 hold NaN or infinite values"):
+            model(**bad)
 
 
 # --- padding invariance (eval mode) ---
