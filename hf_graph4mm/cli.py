@@ -34,6 +34,12 @@ def _benchmark_variants(argv: list[str]) -> int:
     return variants_main(argv)
 
 
+def _build_graph(argv: list[str]) -> int:
+    from .data.user_graph.command import main as build_graph_main
+
+    return build_graph_main(argv)
+
+
 def _predict(argv: list[str]) -> int:
     from .pipelines.predict import main as predict_main
 
@@ -55,6 +61,10 @@ COMMANDS = {
         "train every structure variant alike on the synthetic hop tasks and print the ablation table",
     ),
     "predict": (_predict, "stream predictions of a checkpoint over a dataset to a JSONL file (resumable)"),
+    "build-graph": (
+        _build_graph,
+        "a nodes table + an edges table (parquet, CSV, JSONL) -> a Graph4MM dataset",
+    ),
 }
 
 
