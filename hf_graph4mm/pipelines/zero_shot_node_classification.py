@@ -7,9 +7,16 @@ to 1. The output mirrors transformers' zero-shot-classification:
 
     >>> classifier(graph, target=3, candidate_labels=["shoes", "hats"])
     {'graph': 'shop', 'target': 3, 'labels': ['hats', 'shoes'], 'scores': [0.7, 0.3]}
+
+Verbalisers: ``candidate_labels`` may map each label to the text to score for it
+(``{"shoe": "a pair of shoes", "hat": "a hat"}``, or a ``Verbalizer`` from
+``hf_graph4mm.data.user_graph``, e.g. the ``labels.json`` a built dataset holds); the labels are
+returned. ``label_template="a photo of {}"`` formats every label the same way instead.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import torch
 
@@ -17,6 +24,17 @@ from .graph_inputs import parse_graph_input
 from .graph_processor import GraphPipeline
 
 REDUCTIONS = ("mean", "sum")
+
+
+def check_candidate_texts(candidate_labels) -> tuple[list[str], list[str] | None]:
+    """``(labels, texts to score or None)``: a mapping / verbaliser gives a text per label."""
+    if hasattr(candidate_labels, "label_names") and hasattr(candidate_labels, "texts"):  # a Verbalizer
+        candidate_labels = dict(zip(candidate_labels.label_names, candidate_labels.texts))
+    if isinstance(candidate_labels, Mapping):
+        labels = check_candidate_labels(list(candidate_labels))
+        texts = check_candidate_labels([candidate_labels[label] for label in labels])
+        return labels, texts
+    return check_candidate_labels(candidate_labels), None
 
 
 def check_candidate_labels(candidate_labels) -> list[str]:
@@ -47,7 +65,9 @@ class ZeroShotNodeClassificationPipeline(GraphPipeline):
         if prompt is not None:
             preprocess["prompt"] = prompt
         if candidate_labels is not None:
-            forward["candidate_labels"] = check_candidate_labels(candidate_labels)
+            forward["candidate_labels"], texts = check_candidate_texts(candidate_labels)
+            if texts is not None:
+                forward["candidate_texts"] = texts
         if label_template is not None:
             if "{}" not in label_template:
                 raise ValueError(f"label_template must contain '{{}}' for the label, got {label_template!r}")
@@ -80,11 +100,14 @@ class ZeroShotNodeClassificationPipeline(GraphPipeline):
             ids[index, : len(row)], mask[index, : len(row)] = row, 1
         return {"candidate_input_ids": ids, "candidate_attention_mask": mask}
 
-    def _forward(self, model_inputs, candidate_labels=None, label_template="{}", reduction="mean"):
+    def _forward(
+        self, model_inputs, candidate_labels=None, label_template="{}", reduction="mean", candidate_texts=None
+    ):
         if candidate_labels is None:
             raise ValueError("zero-shot node classification needs candidate_labels=[...]")
         batch = self.pad_items(model_inputs["items"])
-        batch.update(self._move(self.candidate_ids(candidate_labels, label_template)))
+        scored = candidate_texts if candidate_texts is not None else candidate_labels
+        batch.update(self._move(self.candidate_ids(scored, label_template)))
         with torch.no_grad():
             scores = self.model.score_candidates(**batch, reduction=reduction)
         log_likelihood = scores.mean_log_likelihood if reduction == "mean" else scores.sum_log_likelihood

@@ -124,6 +124,13 @@ class Graph4MMCollator:
         vision_cache: ``{image key: [vision_width] tensor}`` of precomputed (frozen) vision
             encoder outputs, with a ``width`` attribute; batches then carry ``image_embeds
             [B, Np, vision_width]`` instead of ``pixel_values`` and images are never decoded.
+        model: the model (or its config) the batches are for: checked once here against the
+            processor (``Graph4MMProcessor.check_model``: ``num_query_tokens``, ``<image>`` id), so a
+            mismatch fails with what differs before any step.
+
+    With ``Trainer``, set ``TrainingArguments(remove_unused_columns=False)``: otherwise Trainer drops
+    the ``graph`` / ``target_node`` / ``target_text`` columns (``forward`` does not name them) before
+    this collator sees the rows.
     """
 
     def __init__(
@@ -134,7 +141,10 @@ class Graph4MMCollator:
         prompt=None,
         graph=None,
         vision_cache=None,
+        model=None,
     ):
+        if model is not None:
+            processor.check_model(model)
         self.processor = processor
         self.padding_side = padding_side
         self.with_labels = with_labels
@@ -152,6 +162,14 @@ class Graph4MMCollator:
         return self.graph
 
     def __call__(self, features: Sequence[dict[str, Any]]) -> BatchFeature:
+        if not features:
+            raise ValueError("cannot collate an empty batch")
+        if not any(key in features[0] for key in ("input_ids", "target_node", "graph")):
+            raise ValueError(
+                f"rows reached the collator with only the columns {sorted(features[0])}: no 'target_node' "
+                "or 'graph'. With Trainer, set TrainingArguments(remove_unused_columns=False) so it keeps "
+                "the columns forward() does not name"
+            )
         examples = []
         for row in features:
             if "input_ids" in row:  # already processed

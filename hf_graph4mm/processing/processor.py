@@ -90,6 +90,40 @@ class Graph4MMProcessor(ProcessorMixin):
     def image_token_id(self) -> int:
         return int(self.tokenizer.convert_tokens_to_ids(self.image_token))
 
+    # ------------------------------------------------------------------ agreeing with a model
+    @classmethod
+    def for_model(cls, model_or_config, image_processor, tokenizer, **kwargs) -> Graph4MMProcessor:
+        """A processor whose ``num_query_tokens``, ``max_text_nodes`` and ``max_image_nodes`` are the
+        model config's (``kwargs`` set the rest: ``num_hops``, ``max_length``...). Passing one of those
+        three with another value than the config's is an error."""
+        config = getattr(model_or_config, "config", model_or_config)
+        for name in ("num_query_tokens", "max_text_nodes", "max_image_nodes"):
+            value = getattr(config, name)
+            if name in kwargs and kwargs[name] != value:
+                raise ValueError(f"{name}={kwargs[name]} disagrees with the model config's {name} = {value}")
+            kwargs[name] = value
+        processor = cls(image_processor=image_processor, tokenizer=tokenizer, **kwargs)
+        processor.check_model(config)
+        return processor
+
+    def check_model(self, model_or_config) -> None:
+        """Raise a ``ValueError`` saying what differs when this processor's batches do not fit the model:
+        a different ``num_query_tokens`` (placeholders per prompt) or ``<image>`` token id."""
+        config = getattr(model_or_config, "config", model_or_config)
+        expected = getattr(config, "num_query_tokens", None)
+        if expected is not None and self.num_query_tokens != expected:
+            raise ValueError(
+                f"the processor writes num_query_tokens = {self.num_query_tokens} <image> placeholders but the "
+                f"model expects {expected} (num_query_tokens_per_image {config.num_query_tokens_per_image} x "
+                f"max_image_nodes {config.max_image_nodes}); build it with Graph4MMProcessor.for_model(model, ...)"
+            )
+        token_id = getattr(config, "image_token_id", None)
+        if token_id is not None and token_id != self.image_token_id:
+            raise ValueError(
+                f"the tokenizer's {self.image_token!r} token has id {self.image_token_id} but the model config's "
+                f"image_token_id is {token_id}: use the tokenizer the model was built with"
+            )
+
     # ------------------------------------------------------------------ one example
     def _tokens(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -513,7 +513,9 @@ def _placeholder_count_message(counts: torch.Tensor, allowed: torch.Tensor, expe
     sample = int((~allowed).nonzero()[0])
     return (
         f"sample {sample} of input_ids has {int(counts[sample])} <image> placeholder tokens "
-        f"(id {image_token_id}); expected num_query_tokens = {expected} per sample"
+        f"(id {image_token_id}); expected num_query_tokens = {expected} per sample "
+        "(num_query_tokens_per_image x max_image_nodes). Build the processor from the model "
+        "(Graph4MMProcessor.for_model(model, image_processor, tokenizer)) so the two agree"
     )
 
 
