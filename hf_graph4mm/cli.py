@@ -1,7 +1,10 @@
 """The ``hf-graph4mm`` command: demo, train, evaluate, predict, benchmark-variants.
 
 Each subcommand lives in its own module under ``hf_graph4mm.training`` and is imported
-only when called, so ``hf-graph4mm --help`` stays fast.
+only when called. The console command starts in :mod:`hf_graph4mm_cli`, which answers ``--help``
+(the top level's, ``train``'s, ``evaluate``'s, ``predict``'s) through :func:`light_help` without running
+the package's ``__init__`` (torch, transformers): well under 2 s. Ctrl-C prints one line saying how to
+resume.
 """
 
 from __future__ import annotations
@@ -68,8 +71,10 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+HELP_FLAGS = ("-h", "--help")
+
+
+def _top_level_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hf-graph4mm",
         description="Graph4MM and GsiT for the Hugging Face ecosystem.",
@@ -78,12 +83,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command", choices=sorted(COMMANDS), help="; ".join(f"{k}: {v[1]}" for k, v in COMMANDS.items())
     )
-    if not argv or argv[0] in ("-h", "--help"):
-        parser.print_help()
+    return parser
+
+
+def light_help(argv: list[str]) -> int | None:
+    """Print the help ``argv`` asks for without importing torch or transformers, and return the exit code;
+    None when ``argv`` asks for something else (or a help only the command's own module can print)."""
+    if not argv or argv[0] in HELP_FLAGS:
+        _top_level_parser().print_help()
         return 0 if argv else 2
-    args = parser.parse_args(argv[:1])
+    if argv[0] not in COMMANDS or not any(flag in argv[1:] for flag in HELP_FLAGS) or "--help-all" in argv:
+        return None
+    from .training import command_line
+
+    if argv[0] == "train":
+        print(command_line.train_help())
+        return 0
+    parsers = {"evaluate": command_line.evaluate_parser, "predict": command_line.predict_parser}
+    if argv[0] not in parsers:
+        return None
+    parsers[argv[0]]().print_help()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    code = light_help(argv)
+    if code is not None:
+        return code
+    if argv[:2] == ["train", "--help-all"]:
+        argv = ["train", "--help"]  # the full HfArgumentParser help, TrainingArguments included
+    args = _top_level_parser().parse_args(argv[:1])
     handler, _ = COMMANDS[args.command]
-    return int(handler(argv[1:]) or 0)
+    try:
+        return int(handler(argv[1:]) or 0)
+    except KeyboardInterrupt:
+        from .training.command_line import interrupted_message
+
+        print(f"\n{interrupted_message(args.command, argv[1:])}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,9 +1,10 @@
 """``hf-graph4mm predict``: stream a checkpoint's predictions over a dataset into a JSONL file.
 
-    hf-graph4mm predict --model ckpt/ --dataset test.jsonl --output preds.jsonl --batch-size 8
+    hf-graph4mm predict --model ckpt/ --dataset test.jsonl --output preds.jsonl --batch_size 8
 
-- streaming: rows are read one at a time (``datasets`` streaming for files and Hub ids, a
-  memory-mapped ``save_to_disk`` folder otherwise) and only one batch is held in memory;
+- the dataset is any layout ``train`` and ``evaluate`` read (one loader, :mod:`hf_graph4mm.data.layouts`:
+  files, ``save_to_disk`` folders, our release folders, Ele-Fashion's shared graph, your own features),
+  memory-mapped, or a Hub dataset streamed; only one batch is held in memory;
 - one JSON line per row: ``{"id": ..., <the pipeline's output>}``, flushed and fsynced per batch;
 - resumable: ids already in the output file are skipped and new lines are appended; a last line
   cut off by an interruption is dropped and its row predicted again.
@@ -26,13 +27,6 @@ from tqdm.auto import tqdm
 
 TASK_OF_MODEL_TYPE = {"graph4mm": "graph-text-generation", "gsit": "multimodal-sentiment-analysis"}
 GRAPH_TASKS = ("graph-text-generation", "zero-shot-node-classification")
-DATA_FILE_BUILDERS = {
-    ".jsonl": "json",
-    ".json": "json",
-    ".parquet": "parquet",
-    ".csv": "csv",
-    ".arrow": "arrow",
-}
 
 
 # ---------------------------------------------------------------- the output file
@@ -71,11 +65,17 @@ def _hashable(value):
 
 
 # ---------------------------------------------------------------- rows -> pipeline inputs
-def graph_input(row: dict) -> dict:
-    """``graph`` is a graph dict or that dict as JSON text (a column type every format can store)."""
+def graph_input(row: dict, shared_graph=None) -> dict:
+    """``graph`` is a graph dict or that dict as JSON text (a column type every format can store); rows of a
+    shared-graph layout (Ele-Fashion: ``graph/graph.parquet``) have none and use ``shared_graph``."""
     graph = row.get("graph")
     if graph is None:
-        raise ValueError(f"row {row.get('id', '?')!r} has no 'graph' column; columns: {sorted(row)}")
+        graph = shared_graph
+    if graph is None:
+        raise ValueError(
+            f"row {row.get('id', '?')!r} has no 'graph' column and the dataset has no shared graph "
+            f"(graph/graph.parquet); columns: {sorted(row)}"
+        )
     if isinstance(graph, str):
         try:
             graph = json.loads(graph)
@@ -104,9 +104,11 @@ def sentiment_input(row: dict) -> dict:
     return item
 
 
-def to_pipeline_input(task: str) -> Callable[[dict], dict]:
-    """The row -> pipeline input mapping of ``task``."""
-    return graph_input if task in GRAPH_TASKS else sentiment_input
+def to_pipeline_input(task: str, shared_graph=None) -> Callable[[dict], dict]:
+    """The row -> pipeline input mapping of ``task`` (graph rows without a graph use ``shared_graph``)."""
+    if task in GRAPH_TASKS:
+        return lambda row: graph_input(row, shared_graph)
+    return sentiment_input
 
 
 # ---------------------------------------------------------------- the loop
@@ -188,24 +190,26 @@ def run_predictions(
 
 
 # ---------------------------------------------------------------- loading
-def open_dataset(name: str, split: str):
-    """Rows of a data file, a ``save_to_disk`` folder or a Hub dataset, streamed; and their count if known."""
-    import datasets
+def open_source(name: str, split: str, family: str | None = None, raw_dir: str | None = None):
+    """(rows, their count or None, shared graph or None) of ``name``: every layout train and evaluate read
+    (:func:`hf_graph4mm.data.layouts.open_dataset`, memory-mapped), or a Hub dataset streamed."""
+    from ..data.layouts import GRAPH_NAMES, SENTIMENT_NAMES, open_dataset
+    from ..data.references import resolve_reference
 
-    path = Path(name)
-    if path.is_file():
-        builder = DATA_FILE_BUILDERS.get(path.suffix)
-        if builder is None:
-            raise ValueError(f"cannot read {path}: expected one of {sorted(DATA_FILE_BUILDERS)}")
-        return datasets.load_dataset(builder, data_files=str(path), split="train", streaming=True), None
-    if path.is_dir() and ((path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()):
-        loaded = datasets.load_from_disk(str(path))  # memory-mapped: rows are read from disk as needed
-        if isinstance(loaded, datasets.DatasetDict):
-            if split not in loaded:
-                raise ValueError(f"{path} has splits {sorted(loaded)}, not {split!r}")
-            loaded = loaded[split]
-        return loaded, len(loaded)
-    return datasets.load_dataset(name, split=split, streaming=True), None
+    named = name in (GRAPH_NAMES if family == "graph4mm" else SENTIMENT_NAMES if family == "gsit" else ())
+    if not named and resolve_reference(name, what="--dataset", repo_type="dataset") == "hub":
+        import datasets
+
+        return datasets.load_dataset(name, split=split, streaming=True), None, None
+    source = open_dataset(name, family=family, raw_dir=raw_dir)
+    rows = source.split(split)
+    return rows, len(rows), source.shared_graph
+
+
+def open_dataset(name: str, split: str, family: str | None = None):
+    """(rows, count or None) of ``name`` (see :func:`open_source`)."""
+    rows, total, _ = open_source(name, split, family)
+    return rows, total
 
 
 def build_pipeline(model_path: str, task: str | None, device: str | None):
@@ -238,40 +242,22 @@ def build_pipeline(model_path: str, task: str | None, device: str | None):
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hf-graph4mm predict", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="checkpoint folder or Hub repo id")
-    parser.add_argument(
-        "--dataset",
-        required=True,
-        help="a .jsonl/.json/.parquet/.csv file, a save_to_disk folder, or a Hub id",
-    )
-    parser.add_argument(
-        "--output", required=True, help="JSONL file to append predictions to (resumed if it exists)"
-    )
-    parser.add_argument(
-        "--split", default="test", help="split of a Hub or save_to_disk dataset (default: test)"
-    )
-    parser.add_argument("--task", default=None, help="pipeline task (default: from the model type)")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--id-column", default="id")
-    parser.add_argument(
-        "--max-new-tokens", type=int, default=64, help="generation length (graph-text-generation)"
-    )
-    parser.add_argument("--num-beams", type=int, default=1, help="beam search width (graph-text-generation)")
-    parser.add_argument(
-        "--candidate-labels", default=None, help="comma-separated labels: zero-shot node classification"
-    )
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU 0 if any)")
-    args = parser.parse_args(argv)
+    from ..training.command_line import parse_with, predict_parser
+
+    parser = predict_parser()
+    args = parse_with(parser, argv)
     if args.batch_size < 1:
-        parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
+        parser.error(f"--batch_size must be >= 1, got {args.batch_size}")
     if args.candidate_labels and args.task is None:
         args.task = "zero-shot-node-classification"
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..data.references import resolve_reference
+
     args = parse_args(list(argv or []))
+    resolve_reference(args.model, what="--model")  # a missing folder is an error here, never a Hub lookup
     pipe, task = build_pipeline(args.model, args.task, args.device)
     call_kwargs: dict[str, Any] = {"batch_size": args.batch_size}
     if task == "graph-text-generation":
@@ -286,9 +272,16 @@ def main(argv: list[str] | None = None) -> int:
         # generation returns one list of candidates per input: keep the first (the only one here)
         return [output[0] if isinstance(output, list) else output for output in outputs]
 
-    rows, total = open_dataset(args.dataset, args.split)
+    family = "gsit" if task == "multimodal-sentiment-analysis" else "graph4mm"
+    rows, total, shared_graph = open_source(args.dataset, args.split, family, args.raw_dir)
     written = run_predictions(
-        predictor, rows, args.output, to_pipeline_input(task), args.batch_size, args.id_column, total
+        predictor,
+        rows,
+        args.output,
+        to_pipeline_input(task, shared_graph),
+        args.batch_size,
+        args.id_column,
+        total,
     )
     print(f"wrote {written} predictions to {args.output}")
     return 0

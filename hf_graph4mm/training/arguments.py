@@ -48,7 +48,11 @@ class ModelArguments:
     lora_r: int = field(default=0, metadata={"help": "LoRA rank on the LM's attention (0 = no LoRA)"})
     lora_alpha: int = field(default=16)
     prefix_tokens: int = field(
-        default=0, metadata={"help": "prefix-tuning virtual tokens on the LM (0 = none)"}
+        default=0,
+        metadata={
+            "help": "prefix tuning is Python-only (the README's PEFT section shows it); the CLI trains LoRA "
+            "(--lora_r) and refuses a value above 0"
+        },
     )
     attn_implementation: str | None = field(
         default=None, metadata={"help": "eager, sdpa or triton for the graph / fusion attention"}
@@ -93,7 +97,9 @@ class DataArguments:
     dataset: str = field(
         default="sample",
         metadata={
-            "help": "sample (bundled), wikiweb2m, ele_fashion, mmsa, or a folder saved with save_to_disk / parquet"
+            "help": "sample (bundled), wikiweb2m, ele_fashion, ele-fashion-sample, mmsa (with --raw_dir), a file "
+            "(.parquet .arrow .jsonl .csv .pkl), a folder our dataset scripts or save_to_disk wrote, your own "
+            "features (docs/OWN_DATA_SENTIMENT.md), or a Hub dataset id"
         },
     )
     raw_dir: str | None = field(default=None, metadata={"help": "raw release folder (or MMSA pickle path)"})
@@ -110,7 +116,9 @@ class DataArguments:
     max_target_length: int = field(default=128)
     max_node_tokens: int = field(default=64)
     include_neighbor_text: bool = field(default=True)
-    max_new_tokens: int = field(default=64, metadata={"help": "generation length at evaluation"})
+    max_new_tokens: int = field(
+        default=32, metadata={"help": "generation length at evaluation (evaluate, predict and the demo use 32 too)"}
+    )
     num_beams: int = field(default=1)
     msa_metrics: str = field(
         default="auto",

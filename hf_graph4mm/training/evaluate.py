@@ -7,7 +7,6 @@ accuracy. GsiT checkpoints get the MSA metric set.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -71,32 +70,24 @@ def evaluate_graph4mm(
 
 
 def main(argv: list[str]) -> int:
-    from transformers import AutoConfig
-
+    from ..data.references import resolve_reference
+    from .command_line import evaluate_parser, parse_with
     from .reporting import metrics_table, write_metrics
 
-    parser = argparse.ArgumentParser(prog="hf-graph4mm evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--model", required=True, help="checkpoint folder (or Hub id) saved by hf-graph4mm train"
-    )
-    parser.add_argument(
-        "--dataset", default="sample", help="sample, wikiweb2m, ele_fashion, mmsa, or a saved folder"
-    )
-    parser.add_argument("--raw_dir", default=None)
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--max_eval_samples", type=int, default=None)
-    parser.add_argument("--max_new_tokens", type=int, default=64)
-    parser.add_argument("--prompt", default=DataArguments.prompt)
-    parser.add_argument("--output", default=None, help="metrics JSON (default: MODEL/eval_metrics.json)")
-    args = parser.parse_args(argv)
+    args = parse_with(evaluate_parser(), argv)
+    resolve_reference(args.model, what="--model")  # a missing folder is an error here, never a Hub lookup
+    from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(args.model)
     data_args = DataArguments(
         dataset=args.dataset,
         raw_dir=args.raw_dir,
+        images_dir=args.images_dir,
         max_eval_samples=args.max_eval_samples,
         max_new_tokens=args.max_new_tokens,
+        num_beams=args.num_beams,
         prompt=args.prompt,
+        msa_metrics=args.msa_metrics,
     )
     if config.model_type == "gsit":
         metrics = _evaluate_gsit(args.model, data_args, args.split)
@@ -105,15 +96,27 @@ def main(argv: list[str]) -> int:
         from ..processing import Graph4MMProcessor
         from .graph4mm_task import load_graph4mm_dataset
 
+        dataset, shared_graph = load_graph4mm_dataset(data_args)
         model = Graph4MMForConditionalGeneration.from_pretrained(args.model)
         processor = Graph4MMProcessor.from_pretrained(args.model)
-        dataset, shared_graph = load_graph4mm_dataset(data_args)
-        metrics = evaluate_graph4mm(model, processor, dataset[args.split], data_args, shared_graph)
+        split = pick_split(dataset, args.split, args.dataset)
+        metrics = evaluate_graph4mm(model, processor, split, data_args, shared_graph)
     output = Path(args.output) if args.output else Path(args.model) / "eval_metrics.json"
     write_metrics(output, metrics)
     print(metrics_table({f"{Path(args.model).name} ({args.split})": metrics}))
     print(f"metrics written to {output}")
     return 0
+
+
+def pick_split(dataset, split: str, name: str):
+    """``dataset[split]``; a one-split source (a single file) gives its only split."""
+    if split in dataset:
+        return dataset[split]
+    if len(dataset) == 1:
+        return next(iter(dataset.values()))
+    raise ValueError(
+        f"dataset {name!r} has splits {sorted(dataset)}, not {split!r} (choose one with --split)"
+    )
 
 
 @torch.no_grad()
@@ -122,12 +125,16 @@ def _evaluate_gsit(model_path: str, data_args: DataArguments, split: str) -> dic
 
     from ..metrics.msa import compute_msa_metrics
     from ..modeling.gsit import GsiTForSequenceClassification
+    from ..processing import GsiTCollator
     from .gsit_task import load_gsit_dataset
 
+    rows = pick_split(load_gsit_dataset(data_args), split, data_args.dataset)
     model = GsiTForSequenceClassification.from_pretrained(model_path).eval()
-    rows = load_gsit_dataset(data_args)[split]
+    collator = GsiTCollator.from_config(model.config)
     predictions, labels = [], []
-    for batch in DataLoader(rows, batch_size=32):
+    for batch in DataLoader(rows, batch_size=32, collate_fn=collator):
         labels.append(batch.pop("labels"))
         predictions.append(model(**batch).logits.reshape(-1))
-    return compute_msa_metrics(torch.cat(predictions).numpy(), torch.cat(labels).numpy(), "mosi")
+    return compute_msa_metrics(
+        torch.cat(predictions).numpy(), torch.cat(labels).float().numpy(), data_args.msa_metrics
+    )

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 
-from ..testing.samples import SAMPLE_DATA
 from .arguments import DataArguments, ModelArguments, limit_samples
 
 TINY_BACKBONES = ("tiny", "tiny-llama")
@@ -121,8 +118,8 @@ def apply_peft(model, model_args: ModelArguments):
 
     if model_args.prefix_tokens > 0:
         raise ValueError(
-            "prefix tuning is applied to the language model only: build it with "
-            "hf_graph4mm.modeling.graph4mm helpers (see the README's PEFT section); the CLI supports LoRA"
+            "--prefix_tokens: prefix tuning wraps the language model itself, which the CLI does not do; "
+            "the README's PEFT section shows it in Python. The CLI trains LoRA adapters: --lora_r 8"
         )
     config = LoraConfig(
         r=model_args.lora_r,
@@ -134,39 +131,19 @@ def apply_peft(model, model_args: ModelArguments):
 
 
 def load_graph4mm_dataset(data_args: DataArguments):
-    """(DatasetDict of rows with graph / target_node / target_text, shared graph or None)."""
-    from ..data import load_ele_fashion, load_wikiweb2m
+    """(DatasetDict of rows with graph / target_node / target_text, shared graph or None): any layout
+    :func:`~hf_graph4mm.data.layouts.open_dataset` reads (named releases, our parquet / arrow folders,
+    the Ele-Fashion shared-graph layout, files)."""
+    from ..data.layouts import open_dataset
 
-    shared_graph = None
-    if data_args.dataset in ("sample", "wikiweb2m-sample"):
-        dataset = load_wikiweb2m(SAMPLE_DATA / "wikiweb2m")
-    elif data_args.dataset == "wikiweb2m":
-        if not data_args.raw_dir:
-            raise ValueError(
-                "dataset=wikiweb2m needs --raw_dir with the release's wikiweb2m-*.tfrecord* shards"
-            )
-        dataset = load_wikiweb2m(data_args.raw_dir, images_dir=data_args.images_dir or "auto")
-    elif data_args.dataset in ("ele_fashion", "ele-fashion-sample"):
-        from ..data.ele_fashion import ele_fashion_graph
-
-        raw_dir = (
-            SAMPLE_DATA / "ele_fashion" if data_args.dataset == "ele-fashion-sample" else data_args.raw_dir
-        )
-        if not raw_dir:
-            raise ValueError("dataset=ele_fashion needs --raw_dir with the MM-Graph release files")
-        seen = [int(c) for c in data_args.seen_classes.split(",")] if data_args.seen_classes else None
-        dataset = load_ele_fashion(raw_dir, seen_classes=seen)
-        shared_graph = ele_fashion_graph(raw_dir)
-    elif os.path.isdir(data_args.dataset):
-        from datasets import load_from_disk
-
-        dataset = load_from_disk(data_args.dataset)
-    else:
-        raise ValueError(
-            f"unknown dataset {data_args.dataset!r}: use sample, wikiweb2m, ele_fashion, ele-fashion-sample "
-            "or a folder saved with save_to_disk"
-        )
-    return limit_samples(dataset, data_args), shared_graph
+    source = open_dataset(
+        data_args.dataset,
+        family="graph4mm",
+        raw_dir=data_args.raw_dir,
+        images_dir=data_args.images_dir,
+        seen_classes=data_args.seen_classes,
+    )
+    return limit_samples(source.splits, data_args), source.shared_graph
 
 
 @torch.no_grad()
@@ -186,6 +163,8 @@ def generate_texts(
     for start in range(0, len(rows), batch_size):
         batch = collator(rows[start : start + batch_size])
         batch = {key: value.to(device) for key, value in batch.items()}
-        new_tokens = model.generate(**batch, **generate_kwargs)[:, batch["input_ids"].shape[1] :]  # drop the prompt
+        new_tokens = model.generate(**batch, **generate_kwargs)[
+            :, batch["input_ids"].shape[1] :
+        ]  # drop the prompt
         texts.extend(text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True))
     return texts

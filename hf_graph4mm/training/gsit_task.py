@@ -25,27 +25,36 @@ GSIT_INPUT_COLUMNS = (
 
 
 def load_gsit_dataset(data_args: DataArguments):
-    """The MMSA ``DatasetDict`` named by ``data_args`` (the bundled MOSI sample by default)."""
-    from ..data.mmsa import load_mmsa
-    from ..testing.samples.mmsa import SAMPLE_PICKLE
+    """The GsiT ``DatasetDict`` named by ``data_args`` (any layout :func:`~hf_graph4mm.data.layouts.open_dataset`
+    reads: the bundled MOSI sample by default, an MMSA pickle, our parquet / arrow folders, your own features).
 
-    if data_args.dataset in ("sample", "mmsa-sample"):
-        path = SAMPLE_PICKLE
-    elif data_args.dataset == "mmsa":
-        if not data_args.raw_dir:
-            raise ValueError(
-                "dataset=mmsa needs --raw_dir pointing at the MMSA pickle (e.g. unaligned_50.pkl)"
-            )
-        path = data_args.raw_dir
-    else:
+    Columns are named as ``forward``'s arguments (``text`` -> ``text_features``, ``label`` -> ``labels``),
+    rows come as numpy arrays of any length; :class:`~hf_graph4mm.processing.GsiTCollator` pads and checks them.
+    """
+    from ..data.layouts import open_dataset
+
+    dataset = open_dataset(data_args.dataset, family="gsit", raw_dir=data_args.raw_dir).splits
+    columns = dataset[next(iter(dataset))].column_names
+    renames = {
+        m: f"{m}_features"
+        for m in ("text", "audio", "vision")
+        if m in columns and f"{m}_features" not in columns
+    }
+    if "label" in columns and "labels" not in columns:
+        renames["label"] = "labels"
+    if renames:
+        dataset = dataset.rename_columns(renames)
+        columns = [renames.get(c, c) for c in columns]
+    missing = [f"{m}_features" for m in ("audio", "vision") if f"{m}_features" not in columns]
+    if missing or ("text_features" not in columns and "input_ids" not in columns):
         raise ValueError(
-            f"GsiT trains on MMSA data: use --dataset sample or --dataset mmsa, not {data_args.dataset!r}"
+            f"dataset {data_args.dataset!r} has columns {columns}; GsiT needs text / audio / vision features "
+            "(text, audio, vision or text_features, audio_features, vision_features) and labels"
         )
-    dataset = load_mmsa(path)
-    keep = [c for c in dataset["train"].column_names if c in GSIT_INPUT_COLUMNS]
+    keep = [c for c in columns if c in GSIT_INPUT_COLUMNS or c == "id"]
     if "text_features" in keep:  # precomputed BERT features: the token ids would ask for a text encoder
         keep = [c for c in keep if c not in ("input_ids", "attention_mask", "token_type_ids")]
-    dataset = dataset.select_columns(keep).with_format("torch")
+    dataset = dataset.select_columns(keep).with_format("numpy")
     return limit_samples(dataset, data_args)
 
 
@@ -62,9 +71,9 @@ def build_gsit_model(model_args: ModelArguments, train_split):
     if "text_features" not in first:
         raise ValueError("this dataset carries BERT token ids, not features: give a text encoder checkpoint")
     fields = dict(
-        text_dim=int(first["text_features"].shape[-1]),
-        audio_dim=int(first["audio_features"].shape[-1]),
-        vision_dim=int(first["vision_features"].shape[-1]),
+        text_dim=int(np.shape(first["text_features"])[-1]),
+        audio_dim=int(np.shape(first["audio_features"])[-1]),
+        vision_dim=int(np.shape(first["vision_features"])[-1]),
         fusion=model_args.gsit_fusion,
     )
     for name in GSIT_CONFIG_ARGUMENTS:
@@ -93,7 +102,9 @@ def published_optimizer(model, model_args: ModelArguments, training_args):
 
     from ..modeling.gsit.presets import published_preset
 
-    training = published_preset(model_args.preset, model_args.gsit_fusion).training if model_args.preset else None
+    training = (
+        published_preset(model_args.preset, model_args.gsit_fusion).training if model_args.preset else None
+    )
     decay = training_args.weight_decay / training_args.gradient_accumulation_steps
     text_encoder = model.get_text_encoder()
     encoder_ids = set() if text_encoder is None else {id(p) for p in text_encoder.parameters()}
@@ -104,8 +115,13 @@ def published_optimizer(model, model_args: ModelArguments, training_args):
             learning_rate = training.text_encoder_learning_rate
         named = list(text_encoder.named_parameters())
         no_decay = [p for n, p in named if "bias" in n or "LayerNorm" in n]
-        groups.append({"params": [p for n, p in named if not ("bias" in n or "LayerNorm" in n)],
-                       "weight_decay": decay, "lr": learning_rate})
+        groups.append(
+            {
+                "params": [p for n, p in named if not ("bias" in n or "LayerNorm" in n)],
+                "weight_decay": decay,
+                "lr": learning_rate,
+            }
+        )
         groups.append({"params": no_decay, "weight_decay": 0.0, "lr": learning_rate})
     return torch.optim.Adam(groups, lr=training_args.learning_rate)
 

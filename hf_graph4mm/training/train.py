@@ -36,6 +36,7 @@ def train_gsit(
 ) -> TrainResult:
     from transformers import Trainer, set_seed
 
+    from ..processing import GsiTCollator
     from .gsit_task import (
         build_gsit_model,
         load_gsit_dataset,
@@ -44,13 +45,20 @@ def train_gsit(
         training_callbacks,
     )
 
+    # the collator reads the columns it knows and names a bad sample by its id, so keep every column
+    training_args.remove_unused_columns = False
     set_seed(training_args.seed)  # the fresh model's init must be reproducible too, not only training
     dataset = load_gsit_dataset(data_args)
+    if "train" not in dataset:
+        raise ValueError(f"dataset {data_args.dataset!r} has no train split (it has {sorted(dataset)})")
     model = build_gsit_model(model_args, dataset["train"])
-    optimizer = published_optimizer(model, model_args, training_args) if model_args.published_optimizer else None
+    optimizer = (
+        published_optimizer(model, model_args, training_args) if model_args.published_optimizer else None
+    )
     trainer = Trainer(
         model=model,
         args=training_args,
+        data_collator=GsiTCollator.from_config(model.config),
         train_dataset=dataset["train"],
         eval_dataset=dataset.get("validation"),
         compute_metrics=msa_compute_metrics(_msa_metric_set(data_args, model_args.preset)),
@@ -76,10 +84,12 @@ def train_graph4mm(
         # the collator needs the raw graph columns, which forward() does not name
         logger.info("remove_unused_columns set to False: Graph4MM rows are processed by the collator")
         training_args.remove_unused_columns = False
+    dataset, shared_graph = load_graph4mm_dataset(data_args)  # local data first: no backbone download before
+    if "train" not in dataset:
+        raise ValueError(f"dataset {data_args.dataset!r} has no train split (it has {sorted(dataset)})")
     set_seed(training_args.seed)  # the fresh model's init must be reproducible too, not only training
     model, processor = build_graph4mm(model_args, data_args)
     model = apply_peft(model, model_args)
-    dataset, shared_graph = load_graph4mm_dataset(data_args)
     vision_cache = None
     if data_args.cache_vision_features:
         from .vision_cache import VisionFeatureCache, images_of_rows
@@ -120,10 +130,45 @@ def run_training(
     return run(model_args, data_args, training_args, callbacks=callbacks)
 
 
+def check_references(model_args: ModelArguments, data_args: DataArguments) -> None:
+    """Every folder / Hub id the run names, checked before anything loads or downloads: a missing path is
+    an error (never a Hub id), a Hub id offline fails now (:func:`~hf_graph4mm.data.references.resolve_reference`)."""
+    from ..data.layouts import GRAPH_NAMES, SENTIMENT_NAMES
+    from ..data.references import resolve_reference
+
+    if model_args.model_name_or_path:
+        resolve_reference(model_args.model_name_or_path, what="--model_name_or_path")
+    elif model_args.model_family == "graph4mm":
+        from .graph4mm_task import TINY_BACKBONES
+
+        for flag in ("vision_model", "language_model"):
+            name = getattr(model_args, flag)
+            if name not in TINY_BACKBONES:
+                resolve_reference(name, what=f"--{flag}")
+    named = GRAPH_NAMES if model_args.model_family == "graph4mm" else SENTIMENT_NAMES
+    if data_args.dataset in named:
+        if data_args.raw_dir:
+            resolve_reference(data_args.raw_dir, what="--raw_dir", repo_type="dataset")
+    else:
+        resolve_reference(data_args.dataset, what="--dataset", repo_type="dataset")
+
+
 def main(argv: list[str]) -> int:
+    from .command_line import (
+        expand_config,
+        normalise_flags,
+        refuse_mixed_precision_without_gpu,
+        resolve_resume,
+    )
     from .reporting import metrics_table, write_metrics
 
+    argv, source = expand_config(normalise_flags(argv))
+    refuse_mixed_precision_without_gpu(argv, source)
     model_args, data_args, training_args = parse_arguments(argv)
+    check_references(model_args, data_args)
+    training_args.resume_from_checkpoint = resolve_resume(
+        training_args.resume_from_checkpoint, training_args.output_dir
+    )
     result = run_training(model_args, data_args, training_args)
     if training_args.should_save:
         path = write_metrics(f"{training_args.output_dir}/test_metrics.json", result.metrics)
