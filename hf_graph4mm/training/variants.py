@@ -22,6 +22,10 @@ import torch
 VARIANTS: dict[str, tuple[dict, str]] = {
     "hop_diffused": (dict(structure="hop_diffused"), "Graph4MM Hop-Diffused"),
     "hop_aware": (dict(structure="hop_aware"), "Graph4MM Hop-Aware"),
+    "hop_diffused_aware": (
+        dict(structure="hop_diffused_aware"),
+        "Hop-Diffused + Hop-Aware (not in the paper)",
+    ),
     "no_text_structure": (dict(structure="hop_diffused", text_structure=False), "  w/o text structure"),
     "no_image_structure": (dict(structure="hop_diffused", image_structure=False), "  w/o image structure"),
     "no_structure": (dict(structure="none"), "no structure (Q-Former only)"),
@@ -30,7 +34,9 @@ VARIANTS: dict[str, tuple[dict, str]] = {
 GENERATION_METRICS = ("bleu4", "rougeL", "cider", "exact")
 CLASSIFICATION_METRICS = ("accuracy",)
 # enough for the longest answer of each task plus its end token
-MAX_NEW_TOKENS = {"far_colour": 32, "near_majority": 8}
+MAX_NEW_TOKENS = {"far_colour": 32, "near_majority": 8, "linked_colour": 8}
+# tasks whose answer is a label (scored by accuracy); the others generate a sentence
+CLASSIFICATION_TASKS = ("near_majority", "linked_colour")
 
 
 @dataclass
@@ -63,11 +69,12 @@ def _tokenizer():
     return build_tiny_tokenizer(model_max_length=256)
 
 
-def build_model(variant: str, task: str, seed: int, budget: Budget):
+def build_model(variant: str, task: str, seed: int, budget: Budget, overrides: dict | None = None):
     """The tiny Graph4MM ``variant`` for ``task``, its parameters drawn after ``torch.manual_seed(seed)``.
 
     The vision tower and the LM are built (and initialised) before any variant-specific part, so
-    they are identical across the variants of one seed.
+    they are identical across the variants of one seed. ``overrides``: further ``Graph4MMConfig``
+    fields (e.g. ``diffusion_steps``), applied over the variant's.
     """
     from ..modeling.graph4mm import Graph4MMForConditionalGeneration
     from ..testing import TINY_TRAINING_QFORMER, tiny_graph4mm_config
@@ -83,7 +90,7 @@ def build_model(variant: str, task: str, seed: int, budget: Budget):
         max_text_nodes=max_text_nodes,
         max_hops=2,
         freeze_language_model=False,  # a random tiny LM has nothing to preserve
-        **VARIANTS[variant][0],
+        **{**VARIANTS[variant][0], **(overrides or {})},
     )
     torch.manual_seed(seed)
     return Graph4MMForConditionalGeneration(config)
@@ -214,7 +221,7 @@ def score(task: str, predictions: list[str], examples) -> dict[str, float]:
 
     references = [example.answer for example in examples]
     accuracy = zero_shot_accuracy(predictions, references)["accuracy"]
-    if task == "near_majority":
+    if task in CLASSIFICATION_TASKS:
         return {"accuracy": accuracy}
     return {**compute_generation_metrics(predictions, references), "exact": accuracy}
 
@@ -293,7 +300,7 @@ def summarize(results: Sequence[RunResult]) -> dict[str, dict[str, float]]:
 
 def format_table(task: str, summary: dict[str, dict[str, float]]) -> str:
     """The paper's table layout: one row per variant, metrics as mean +- std, seconds per run."""
-    metrics = CLASSIFICATION_METRICS if task == "near_majority" else GENERATION_METRICS
+    metrics = CLASSIFICATION_METRICS if task in CLASSIFICATION_TASKS else GENERATION_METRICS
     header = ["method", *metrics, "final loss", "s / run"]
     rows = []
     for variant, row in summary.items():
