@@ -52,13 +52,16 @@ def graph_from_tables(
     Node ``i`` is row ``i`` of the nodes table; ``graph.node_ids`` keeps the tables' ids and
     ``graph.labels`` the ``label`` column. ``edges=None``: a graph without edges.
     """
-    node_table = read_table(nodes, "nodes")
+    text_columns = (node_columns.text, node_columns.image, node_columns.target_text, node_columns.split)
+    node_table = read_table(nodes, "nodes", text_columns)
     checked = read_nodes(
         node_table, images_dir, string_ids=string_ids, embed_images=embed_images, columns=node_columns
     )
     edge_index, relations = None, None
     if edges is not None:
-        edge_index, relations = read_edges(read_table(edges, "edges"), checked.ids, edge_columns)
+        edge_index, relations = read_edges(
+            read_table(edges, "edges", (edge_columns.type,)), checked.ids, edge_columns
+        )
     graph = MultimodalGraph(
         texts=checked.texts,
         images=checked.images,

@@ -1,6 +1,8 @@
 """Reading a user's table (nodes or edges) from parquet, CSV or JSON Lines into columns.
 
-A table is a file (``.parquet``, ``.csv``, ``.jsonl`` / ``.json`` with one JSON object per line),
+A table is a file (``.parquet``, ``.csv``, ``.jsonl`` / ``.json`` with one JSON object per line;
+JSON values keep their types, CSV cells are typed one by one: ``12`` an integer, ``1.5`` or ``1.0`` a
+float, anything else text),
 or, from Python, a ``pandas.DataFrame``, a ``datasets.Dataset``, a list of row dicts or a dict of
 columns. :class:`Table` keeps the columns as Python lists and names the file and row in errors.
 """
@@ -49,7 +51,67 @@ class Table:
         return f"{self.source} row {row}"
 
 
-def _read_file(path: Path) -> dict[str, list]:
+def _csv_value(text: str | None):
+    """A CSV cell typed by its own text: ``"12"`` -> 12, ``"1.5"`` / ``"1.0"`` -> float (never an int),
+    anything else stays text. Each cell on its own, so one ``1.5`` does not turn a column's ``0`` into ``0.0``."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        return float(stripped)
+    except ValueError:
+        return text
+
+
+def _read_csv(path: Path, text_columns: tuple[str, ...]) -> dict[str, list]:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    table = pcsv.read_csv(
+        path,
+        convert_options=pcsv.ConvertOptions(
+            column_types={name: pa.string() for name in header}, strings_can_be_null=True
+        ),
+    )
+    return {
+        name: [
+            value if name in text_columns else _csv_value(value) for value in table.column(name).to_pylist()
+        ]
+        for name in table.column_names
+    }
+
+
+def _read_json_lines(path: Path) -> dict[str, list]:
+    """JSON Lines with Python's own types kept (a ``true`` stays a bool, ``1.0`` a float)."""
+    import json
+
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path} line {number} is not JSON ({error})") from None
+            if not isinstance(row, dict):
+                raise ValueError(
+                    f"{path} line {number}: expected one JSON object per line, got {type(row).__name__}"
+                )
+            rows.append(row)
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    return {key: [row.get(key) for row in rows] for key in keys}
+
+
+def _read_file(path: Path, text_columns: tuple[str, ...]) -> dict[str, list]:
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise ValueError(
@@ -57,32 +119,27 @@ def _read_file(path: Path) -> dict[str, list]:
         )
     if not path.is_file():
         raise FileNotFoundError(f"table {path} does not exist")
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+    if kind == "csv":
+        return _read_csv(path, text_columns)
+    if kind == "json":
+        return _read_json_lines(path)
+    import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
-    elif kind == "csv":
-        import pyarrow.csv as pcsv
-
-        # keep empty cells empty (no text), not null-for-strings guesses; numbers stay numbers
-        table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
-    else:
-        import pyarrow.json as pjson
-
-        try:
-            table = pjson.read_json(path)
-        except Exception as error:  # pyarrow's message names the line but not our expectation
-            raise ValueError(f"{path}: expected JSON Lines (one object per line): {error}") from error
+    table = pq.read_table(path)
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
-def read_table(source: Any, name: str = "table") -> Table:
-    """A :class:`Table` from a file path or in-memory rows (see the module docstring)."""
+def read_table(source: Any, name: str = "table", text_columns: tuple[str, ...] = ()) -> Table:
+    """A :class:`Table` from a file path or in-memory rows (see the module docstring).
+
+    CSV cells are typed one by one (integers, floats, else text), except in ``text_columns``, which
+    stay text (a product named ``"42"`` is not the number 42).
+    """
     if isinstance(source, Table):
         return source
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        return Table(source=str(path), columns=_read_file(path))
+        return Table(source=str(path), columns=_read_file(path, tuple(text_columns)))
     if hasattr(source, "to_dict") and hasattr(source, "columns") and hasattr(source, "iloc"):  # pandas
         columns = {str(column): source[column].tolist() for column in source.columns}
         return Table(source=f"{name} (DataFrame)", columns=_nulls_to_none(columns))
