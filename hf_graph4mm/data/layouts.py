@@ -104,9 +104,13 @@ def read_shared_graph(path: str | os.PathLike):
     """The one-row graph file a shared-graph release writes (``graph/graph.parquet``) as a ``MultimodalGraph``."""
     import datasets
 
+
+    return _graph_of_table(datasets.load_dataset("parquet", data_files=str(path), split="train"), path)
+
+
+def _graph_of_table(table, path):
     from ..processing import MultimodalGraph
 
-    table = datasets.load_dataset("parquet", data_files=str(path), split="train")
     if len(table) != 1 or "graph" not in table.column_names:
         raise ValueError(
             f"{path}: expected one row with a 'graph' column, got {len(table)} rows {table.column_names}"
@@ -133,7 +137,11 @@ def _local(path: Path, family: str | None) -> DataSource:
         loaded = datasets.load_from_disk(str(path))
         if isinstance(loaded, datasets.Dataset):
             loaded = datasets.DatasetDict({"train": loaded})
-        return DataSource(_split_by_column(loaded), layout="save_to_disk folder", name=str(path))
+        shared_graph = None
+        if (path / "graph" / "state.json").is_file() and family != "gsit":  # a shared graph saved beside
+            shared_graph = _graph_of_table(datasets.load_from_disk(str(path / "graph")), path / "graph")
+        layout = "save_to_disk folder" + (" with a shared graph" if shared_graph is not None else "")
+        return DataSource(_split_by_column(loaded), shared_graph=shared_graph, layout=layout, name=str(path))
     from .sentiment import is_npy_layout, load_sentiment_features
 
     if is_npy_layout(path):

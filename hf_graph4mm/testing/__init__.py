@@ -8,7 +8,8 @@
   (re-exported here);
 - :mod:`.kernel_cases`: attention inputs every backend must agree on, and the check against eager;
 - :mod:`.synthetic`: the generated structure tasks of the ablation;
-- :mod:`.isolated`: running a script where hf_graph4mm cannot be imported.
+- :mod:`.isolated`: running a script where hf_graph4mm cannot be imported;
+- :mod:`.sentiment_features`: users' own ragged sentiment features in the parquet and ``.npy`` layouts.
 """
 
 from .batches import graph4mm_batch, gsit_batch, random_adjacency, select_sample
