@@ -29,7 +29,9 @@ class ModelArguments:
         default="tiny",
         metadata={"help": "causal LM backbone: 'tiny' (OPT-style), 'tiny-llama', or a folder / Hub id"},
     )
-    structure: str = field(default="hop_diffused", metadata={"help": "hop_diffused, hop_aware, hop_diffused_aware or none"})
+    structure: str = field(
+        default="hop_diffused", metadata={"help": "hop_diffused, hop_aware, hop_diffused_aware or none"}
+    )
     fusion: str = field(default="qformer", metadata={"help": "qformer (Graph4MM) or concat (MMGL baseline)"})
     text_structure: bool = field(default=True, metadata={"help": "graph attention over the text subgraph"})
     image_structure: bool = field(default=True, metadata={"help": "graph attention over the visual subgraph"})
@@ -117,7 +119,8 @@ class DataArguments:
     max_node_tokens: int = field(default=64)
     include_neighbor_text: bool = field(default=True)
     max_new_tokens: int = field(
-        default=32, metadata={"help": "generation length at evaluation (evaluate, predict and the demo use 32 too)"}
+        default=32,
+        metadata={"help": "generation length at evaluation (evaluate, predict and the demo use 32 too)"},
     )
     num_beams: int = field(default=1)
     msa_metrics: str = field(
@@ -126,6 +129,20 @@ class DataArguments:
     )
     cache_vision_features: bool = field(
         default=False, metadata={"help": "run the frozen vision encoder once per image and reuse its output"}
+    )
+    eval_task: str = field(
+        default="auto",
+        metadata={
+            "help": "Graph4MM evaluation: generation (BLEU/ROUGE/CIDEr), classification (rank the labels' "
+            "verbalisers, accuracy) or auto (classification when rows carry label_name)"
+        },
+    )
+    labels: str | None = field(
+        default=None,
+        metadata={
+            "help": "classification: comma-separated label names or a labels.json (default: the dataset's "
+            "labels.json, else the names in its label_name column)"
+        },
     )
 
 

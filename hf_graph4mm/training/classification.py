@@ -11,8 +11,8 @@ classes); supervised: every class was seen.
 Rows need ``target_node`` (and ``graph``, or a shared graph) and ``label_name`` (or a ``label``
 class id). Where the labels come from (:func:`resolve_verbalizer`): ``--labels`` (comma-separated
 names or a ``labels.json``), else the dataset folder's ``labels.json`` (written by
-``hf-graph4mm build-graph``), else the ``label`` column's class names, else the names found in
-``label_name``.
+``hf-graph4mm build-graph``), else the names found in ``label_name`` (sorted; Ele-Fashion's
+zero-shot test ranks the unseen classes present), else the ``label`` column's class names.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ def resolve_verbalizer(split, labels=None, dataset: str | os.PathLike | None = N
         return Verbalizer.build([name.strip() for name in labels.split(",") if name.strip()])
     if dataset is not None and (Path(dataset) / LABELS_FILE).is_file():
         return Verbalizer.load(Path(dataset) / LABELS_FILE)
+    if "label_name" in split.column_names:
+        return Verbalizer.build(sorted({name for name in split["label_name"] if name is not None}))
     feature = split.features.get("label") if hasattr(split, "features") else None
     if feature is not None and hasattr(feature, "names"):
         return Verbalizer.build(feature.names)
-    if "label_name" in split.column_names:
-        return Verbalizer.build(sorted({name for name in split["label_name"] if name is not None}))
     raise ValueError(
         "classification needs labels: pass --labels name1,name2,... (or a labels.json), or a dataset with a "
         "labels.json, a ClassLabel 'label' column or a 'label_name' column"
@@ -141,9 +141,9 @@ def evaluate_classification(
     unseen classes' rows are scored (the zero-shot protocol). ``labels`` / ``dataset``: see
     :func:`resolve_verbalizer`.
     """
-    verbalizer = resolve_verbalizer(split, labels, dataset)
     if "is_seen_class" in split.column_names and not all(split["is_seen_class"]):
         split = split.filter(lambda row: not row["is_seen_class"])
+    verbalizer = resolve_verbalizer(split, labels, dataset)
     names = reference_names(split, verbalizer)
     keep = [index for index, name in enumerate(names) if name is not None]
     if not keep:

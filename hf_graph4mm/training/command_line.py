@@ -231,6 +231,20 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_beams", type=int, default=1)
     parser.add_argument("--prompt", default=DataArguments.prompt)
     parser.add_argument(
+        "--task",
+        dest="eval_task",
+        choices=("auto", "generation", "classification"),
+        default="auto",
+        help="Graph4MM: generation metrics, or classification accuracy by ranking each label's verbaliser "
+        "(auto: classification when rows carry label_name)",
+    )
+    parser.add_argument(
+        "--labels",
+        default=None,
+        help="classification: comma-separated label names or a labels.json (default: the dataset's "
+        "labels.json, else the names in its label_name column)",
+    )
+    parser.add_argument(
         "--msa_metrics",
         default="mosi",
         choices=("mosi", "mosei", "sims"),

@@ -18,42 +18,36 @@ from .arguments import DataArguments
 def classify_rows(
     model, processor, rows, candidates: list[str], prompt, shared_graph=None, batch_size: int = 8
 ):
-    """Rank ``candidates`` for every row; returns the predicted label names."""
-    from ..processing import Graph4MMCollator
+    """Rank ``candidates`` for every row; returns the predicted label names (see training/classification.py)."""
+    from ..data.user_graph.labels import Verbalizer
+    from .classification import rank_classes
 
-    tokenizer = processor.tokenizer
-    encoded = tokenizer(candidates, add_special_tokens=False, padding=True, return_tensors="pt")
-    collator = Graph4MMCollator(
-        processor, padding_side="left", with_labels=False, prompt=prompt, graph=shared_graph
+    return rank_classes(
+        model, processor, rows, Verbalizer.build(candidates), prompt, shared_graph, batch_size
     )
-    device = next(model.parameters()).device
-    model.eval()
-    predictions = []
-    rows = list(rows)
-    for start in range(0, len(rows), batch_size):
-        batch = {k: v.to(device) for k, v in collator(rows[start : start + batch_size]).items()}
-        scores = model.score_candidates(
-            encoded["input_ids"].to(device),
-            candidate_attention_mask=encoded["attention_mask"].to(device),
-            **batch,
-        )
-        predictions.extend(candidates[int(i)] for i in scores.ranking[:, 0])
-    return predictions
 
 
 def evaluate_graph4mm(
     model, processor, split, data_args: DataArguments, shared_graph=None
 ) -> dict[str, float]:
     from ..metrics import compute_generation_metrics
-    from ..metrics.accuracy import zero_shot_accuracy
     from .graph4mm_task import generate_texts
 
-    if "label_name" in split.column_names:
-        if "is_seen_class" in split.column_names and not all(split["is_seen_class"]):
-            split = split.filter(lambda row: not row["is_seen_class"])  # zero-shot: score unseen classes only
-        candidates = sorted(set(split["label_name"]))
-        predictions = classify_rows(model, processor, split, candidates, data_args.prompt, shared_graph)
-        return zero_shot_accuracy(predictions, split["label_name"])
+    task = getattr(data_args, "eval_task", "auto")
+    if task not in ("auto", "generation", "classification"):
+        raise ValueError(f"eval_task must be auto, generation or classification, got {task!r}")
+    if task == "classification" or (task == "auto" and "label_name" in split.column_names):
+        from .classification import evaluate_classification
+
+        return evaluate_classification(
+            model,
+            processor,
+            split,
+            labels=getattr(data_args, "labels", None),
+            dataset=data_args.dataset,
+            prompt=data_args.prompt,
+            shared_graph=shared_graph,
+        )
     predictions = generate_texts(
         model,
         processor,
@@ -88,6 +82,8 @@ def main(argv: list[str]) -> int:
         num_beams=args.num_beams,
         prompt=args.prompt,
         msa_metrics=args.msa_metrics,
+        eval_task=args.eval_task,
+        labels=args.labels,
     )
     if config.model_type == "gsit":
         metrics = _evaluate_gsit(args.model, data_args, args.split)
