@@ -19,7 +19,8 @@ def saved(tmp_path_factory):
 )
 def test_from_pretrained_with_an_unknown_structure_lists_the_valid_ones(saved, load):
     with pytest.raises(
-        ValueError, match="structure must be one of 'hop_diffused', 'hop_aware', 'hop_diffused_aware', 'none'; got 'bogus'"
+        ValueError,
+        match="structure must be one of 'hop_diffused', 'hop_aware', 'hop_diffused_aware', 'none'; got 'bogus'",
     ):
         load(saved, structure="bogus")
 
