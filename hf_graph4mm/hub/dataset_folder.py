@@ -64,7 +64,11 @@ def write_dataset_card(
             {
                 "config_name": entry["config_name"],
                 "features": first.features._to_yaml_list(),  # datasets' own card serialisation
-                "splits": [{"name": name, "num_examples": len(part)} for name, part in splits.items()],
+                # name, num_bytes and num_examples: datasets calls a split entry without all three malformed
+                "splits": [
+                    {"name": name, "num_bytes": int(part.data.nbytes), "num_examples": len(part)}
+                    for name, part in splits.items()
+                ],
             }
         )
     metadata["dataset_info"] = infos[0] if len(infos) == 1 else infos
