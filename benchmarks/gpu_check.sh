@@ -14,6 +14,7 @@
 # then writes all of it into benchmarks/RESULTS.md (section "GPU: first run"), replacing that section's
 # previous table. Logs go to $GPU_CHECK_LOGS (default: a new temporary folder, printed first).
 set -uo pipefail
+case "${1:-}" in -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 logs=${GPU_CHECK_LOGS:-$(mktemp -d -t gpu-check-XXXX)}
 mkdir -p "$logs"

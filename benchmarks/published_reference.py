@@ -337,3 +337,16 @@ def cross_sample_shift(
     before = structure(hidden, subgraph, **kwargs)[0]
     after = structure(changed, subgraph, **kwargs)[0]
     return float((after - before).abs().max())
+
+
+if __name__ == "__main__":  # a module, not a benchmark: --help says so, and so does a plain run
+    import argparse
+
+    argparse.ArgumentParser(
+        description=__doc__,
+        epilog="A module imported by benchmarks/published_baselines.py; it runs nothing itself.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args()
+    print(
+        "benchmarks/published_reference.py is a module imported by benchmarks/published_baselines.py; it runs nothing itself"
+    )

@@ -48,3 +48,14 @@ def time_round_robin(runs: dict, device: str, repeats: int, statistic: str = "mi
             times[name].append(time.perf_counter() - start)
     pick = min if statistic == "min" else statistics.median
     return {name: pick(values) for name, values in times.items()}
+
+
+if __name__ == "__main__":  # a module, not a benchmark: --help says so, and so does a plain run
+    import argparse
+
+    argparse.ArgumentParser(
+        description=__doc__,
+        epilog="A module imported by the benchmark scripts; it runs nothing itself.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args()
+    print("benchmarks/timing.py is a module imported by the benchmark scripts; it runs nothing itself")
