@@ -35,10 +35,15 @@ def test_ranking_agrees_with_teacher_forced_likelihoods():
     model, processor = tiny_graph4mm()
     rows = [{"graph": GRAPH.to_dict(), "target_node": node} for node in range(3)]
     predicted = rank_classes(model, processor, rows, VERBALIZER, batch_size=2)
+    ids, mask = encode_candidates(processor.tokenizer, VERBALIZER.texts)
+    batch = Graph4MMCollator(processor, padding_side="left", with_labels=False)(rows)  # left-padded, 3 rows
+    with torch.no_grad():
+        batched = model.score_candidates(ids, candidate_attention_mask=mask, **batch).mean_log_likelihood
     for node, name in enumerate(predicted):
         scores = [
             _teacher_forced_mean_log_likelihood(model, processor, node, text) for text in VERBALIZER.texts
         ]
+        assert batched[node].tolist() == pytest.approx(scores, abs=1e-4)
         assert name == VERBALIZER.label_names[max(range(2), key=scores.__getitem__)]
 
 
