@@ -7,8 +7,10 @@ What differs from :mod:`.variants` (the first round):
 - the answer is the colour name alone and the LM prompt holds only the target's own text
   (``include_neighbor_text=False``, no instruction): the LM sequence carries no node order, so a
   variant can see slot positions only through its own computation (:data:`POSITIONS`);
-- every cell runs in the BFS slot order of the processor and with every example's text and image
-  slots shuffled (:func:`~.positions.shuffle_node_slots`), ``orders=("bfs", "shuffled")``;
+- every model is scored in the BFS slot order of the processor and with every example's text and
+  image slots shuffled (:func:`~.positions.shuffle_node_slots`), ``orders=("bfs", "shuffled")``;
+  a variant that reads slot order (:data:`ORDER_READERS`) is also trained on shuffled slots, the
+  others' training is the same computation in either order (:func:`order_invariant_runs`);
 - scores are accuracy (the normalised colour name matches), mean and sample std over seeds, and
   a two-sided paired t-test against Hop-Diffused over the same seeds (``scipy.stats.ttest_rel``;
   a seed pairs the two runs: same backbones, data and order);
@@ -48,8 +50,10 @@ POSITIONS = {
     "no_structure": "no",
     "mmgl_concat": "yes: image slot s = LM positions of its M tokens",
 }
+# Variants whose computation reads slot order; the others are trained once (see order_invariant_runs).
+ORDER_READERS = ("mmgl_concat",)
 SHUFFLE_SEED = 1000  # the slot shuffle of the "shuffled" order: a property of the data, fixed
-MAX_NEW_TOKENS = 4  # a colour name and its end token
+MAX_NEW_TOKENS = 8  # the longest colour name (6 byte-level tokens) and its end token
 
 
 def study_budget(**changes) -> Budget:
@@ -83,7 +87,7 @@ def cell_config(name: str) -> tuple[str, dict]:
 
 @dataclass
 class StudyRun:
-    """One (task, cell, order, seed) run: test accuracy, the training loss of every step, wall seconds."""
+    """One (task, cell, training order, seed) run: test accuracy, the training loss of every step, wall seconds."""
 
     task: str
     name: str
@@ -92,6 +96,8 @@ class StudyRun:
     accuracy: float
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    other_accuracy: float | None = None  # the same model on the test split in the other slot order
+    derived: bool = False  # an order-invariant variant's shuffled cell, from its BFS run
 
 
 # -- one worker's state: prepared data and vision caches, kept across the jobs it runs ---------------------
@@ -100,8 +106,13 @@ _CACHES: dict = {}
 
 
 def prepared_task(task: str, order: str, budget: Budget, data_seed: int):
-    """``(processor, train rows, test rows, test answers, images)`` of ``task`` in ``order`` (memoised)."""
+    """``(processor, train rows in order, {test order: test rows}, test answers, images)`` (memoised).
+
+    The test split comes in both orders: every model is scored on both.
+    """
     key = (task, order, budget.num_train, budget.num_test, data_seed)
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     if key not in _PREPARED:
         from ..testing.synthetic import generate_splits
         from .positions import shuffle_node_slots
@@ -119,24 +130,25 @@ def prepared_task(task: str, order: str, budget: Budget, data_seed: int):
         test = process_examples(processor, splits["test"], with_labels=False)
         if order == "shuffled":
             train = shuffle_node_slots(train, SHUFFLE_SEED + 2 * data_seed)
-            test = shuffle_node_slots(test, SHUFFLE_SEED + 2 * data_seed + 1)
-        elif order != "bfs":
-            raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+        tests = {"bfs": test, "shuffled": shuffle_node_slots(test, SHUFFLE_SEED + 2 * data_seed + 1)}
         images = [image for split in splits.values() for e in split for image in e.graph.images if image]
         answers = [example.attribute for example in splits["test"]]
-        _PREPARED[key] = (processor, train, test, answers, images)
+        _PREPARED[key] = (processor, train, tests, answers, images)
     return _PREPARED[key]
 
 
 def run_cell(task: str, name: str, order: str, seed: int, budget: Budget, data_seed: int = 0) -> StudyRun:
-    """Build, train and score one cell with one seed (a worker's unit of work)."""
+    """Build, train (in ``order``) and score one cell with one seed (a worker's unit of work).
+
+    ``accuracy`` is on the test split in the training order, ``other_accuracy`` in the other order.
+    """
     from ..metrics import zero_shot_accuracy
     from ..processing import Graph4MMCollator
     from .variants import build_model, generate_answers, train_steps
     from .vision_cache import VisionFeatureCache
 
     started = time.perf_counter()
-    processor, train, test, answers, images = prepared_task(task, order, budget, data_seed)
+    processor, train, tests, answers, images = prepared_task(task, order, budget, data_seed)
     variant, overrides = cell_config(name)
     model = build_model(variant, task, seed, budget, overrides)
     cache_key = (task, seed, budget.num_train, budget.num_test, data_seed)
@@ -146,9 +158,32 @@ def run_cell(task: str, name: str, order: str, seed: int, budget: Budget, data_s
     cache = _CACHES[cache_key]
     losses = train_steps(model, Graph4MMCollator(processor, vision_cache=cache), train, budget, seed)
     generation = Graph4MMCollator(processor, padding_side="left", with_labels=False, vision_cache=cache)
-    predictions = generate_answers(model, generation, test, MAX_NEW_TOKENS)
-    accuracy = zero_shot_accuracy(predictions, answers)["accuracy"]
-    return StudyRun(task, name, order, seed, accuracy, losses, time.perf_counter() - started)
+    accuracy = {
+        test_order: zero_shot_accuracy(generate_answers(model, generation, rows, MAX_NEW_TOKENS), answers)[
+            "accuracy"
+        ]
+        for test_order, rows in tests.items()
+    }
+    other = next(test_order for test_order in ORDERS if test_order != order)
+    return StudyRun(
+        task, name, order, seed, accuracy[order], losses, time.perf_counter() - started, accuracy[other]
+    )
+
+
+def order_invariant_runs(runs: Sequence[StudyRun]) -> list[StudyRun]:
+    """The shuffled-order runs of the variants that cannot read slot order, from their BFS runs.
+
+    For a variant whose loss is invariant to the slot order (every one but :data:`ORDER_READERS`;
+    ``tests/training/test_positions.py`` checks it), training on shuffled slots takes the same steps
+    as training on BFS slots up to float rounding, so its shuffled cell is its BFS-trained model
+    scored on the shuffled test split (``derived=True``, no second training).
+    """
+    return [
+        dataclasses.replace(run, order="shuffled", accuracy=run.other_accuracy, other_accuracy=run.accuracy,
+                            seconds=0.0, derived=True)
+        for run in runs
+        if run.order == "bfs" and run.name not in ORDER_READERS and run.other_accuracy is not None
+    ]  # fmt: skip
 
 
 def _run_job(job: tuple) -> list[StudyRun]:
@@ -262,37 +297,36 @@ def _cell(summary: dict | None, with_p: bool = True) -> str:
 
 
 def positions_table(runs: Sequence[StudyRun], task: str, names: Sequence[str] = STUDY_VARIANTS) -> str:
-    """One task: a row per variant; accuracy in both orders (vs Hop-Diffused in the same order), positions."""
+    """One task: a row per variant; accuracy in both orders (vs Hop-Diffused in the same order), positions.
+
+    A shuffled cell taken from the BFS-trained model (:func:`order_invariant_runs`) is marked ``*``.
+    """
     groups = group_runs(runs)
-    header = ["variant", "sees slot positions", "BFS order", "shuffled order", "shuffled − BFS", "s / run"]
+    header = ["variant", "sees slot positions", "BFS order", "shuffled order", "shuffled − BFS",
+              "BFS-trained, shuffled test", "s / run"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name in names:
-        cells, seconds = [], []
-        summaries = {}
+        cells, summaries = [], {}
         for order in ORDERS:
             ours = groups.get((task, name, order))
             reference = groups.get((task, "hop_diffused", order))
             summaries[order] = cell_summary(ours, reference) if ours else None
-            cells.append(_cell(summaries[order]))
-            if ours:
-                seconds.append(summaries[order]["seconds"])
-        shift = (
-            cell_summary(groups[(task, name, "shuffled")], groups[(task, name, "bfs")])
-            if all(summaries.values())
-            else None
-        )
-        shift_text = (
-            "—"
-            if shift is None
-            else f"{shift['diff']:+.3f}" + (f" (p={shift['p']:.2g})" if shift["p"] == shift["p"] else "")
-        )
-        row = [
-            VARIANTS[name][1].strip(),
-            POSITIONS[name],
-            *cells,
-            shift_text,
-            f"{np.mean(seconds):.1f}" if seconds else "—",
+            marker = "*" if ours and all(run.derived for run in ours) else ""
+            cells.append(_cell(summaries[order]) + marker)
+        shift_text = "—"
+        if all(summaries.values()):
+            shift = cell_summary(groups[(task, name, "shuffled")], groups[(task, name, "bfs")])
+            shift_text = f"{shift['diff']:+.3f}" + (
+                f" (p={shift['p']:.2g})" if shift["p"] == shift["p"] else ""
+            )
+        bfs_runs = groups.get((task, name, "bfs"), [])
+        crossed = [run.other_accuracy for run in bfs_runs if run.other_accuracy is not None]
+        crossed_text = f"{np.mean(crossed):.3f} ± {np.std(crossed, ddof=1):.3f}" if len(crossed) > 1 else "—"
+        trained = [
+            run.seconds for order in ORDERS for run in groups.get((task, name, order), []) if not run.derived
         ]
+        row = [VARIANTS[name][1].strip(), POSITIONS[name], *cells, shift_text, crossed_text,
+               f"{np.mean(trained):.1f}" if trained else "—"]  # fmt: skip
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -317,6 +351,7 @@ __all__ = [
     "ALPHAS",
     "K_VALUES",
     "ORDERS",
+    "ORDER_READERS",
     "POSITIONS",
     "STUDY_TASKS",
     "STUDY_VARIANTS",
@@ -327,6 +362,7 @@ __all__ = [
     "kalpha_cells",
     "kalpha_name",
     "kalpha_table",
+    "order_invariant_runs",
     "plan_jobs",
     "positions_table",
     "run_cell",
