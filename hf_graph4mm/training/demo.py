@@ -61,6 +61,13 @@ def _sample_prediction(checkpoint: Path) -> tuple[str, str, str]:
     return row["section_title"], output["generated_text"], row["target_text"]
 
 
+# One sentence under the demo's one-seed ablation table: what the full study found and where it is.
+STUDY_FINDING = (
+    "One seed, a short budget: see benchmarks/RESULTS.md, section 'Structure study', for the full study "
+    "(5 seeds per cell, both node-slot orders, a relational task, K x alpha, Dirichlet energy)."
+)
+
+
 def _short_ablation(variants: list[str], steps: int, seed: int) -> dict:
     """A few variants, one seed, on a small far_colour split: summary rows and the printed table."""
     from .variants import Budget, format_table, run_ablation, summarize
@@ -155,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print("\n" + variants["table"])
+    print(STUDY_FINDING)
     print(f"\nSample prediction (section {title!r}, via pipeline('graph-text-generation')):")
     print(f"  generated: {prediction}")
     print(f"  reference: {reference}")

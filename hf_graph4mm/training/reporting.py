@@ -74,7 +74,11 @@ def _save_figure(figure, path: str | Path) -> Path:
 def variants_bar_png(
     summary: Mapping[str, Mapping[str, float]], metric: str, path: str | Path, title: str = ""
 ) -> Path:
-    """Bar chart of ``summary[variant][metric]`` (error bars: ``{metric}_std``), one bar per variant."""
+    """Bar chart of ``summary[variant][metric]``, one bar per variant.
+
+    Error bars (``{metric}_std``, the sample std over seeds) only on bars averaged over several runs
+    (``summary[variant]["runs"] > 1``): a one-seed bar has no spread to show.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -82,9 +86,14 @@ def variants_bar_png(
 
     names = list(summary)
     means = [summary[name][metric] for name in names]
-    errors = [summary[name].get(f"{metric}_std", 0.0) for name in names]
+    several = [summary[name].get("runs", 1) > 1 for name in names]
+    errors = [summary[name].get(f"{metric}_std", 0.0) if many else 0.0 for name, many in zip(names, several)]
     figure, axis = plt.subplots(figsize=(1.4 * len(names) + 2, 3.5))
-    axis.bar(range(len(names)), means, yerr=errors, capsize=4, color="tab:blue")
+    axis.bar(range(len(names)), means, yerr=errors if any(several) else None, capsize=4, color="tab:blue")
+    runs = sorted({int(summary[name].get("runs", 1)) for name in names})
+    axis.set_xlabel(
+        f"{'/'.join(map(str, runs))} seed(s) per bar" + ("; error bars: sample std" if any(several) else "")
+    )
     axis.set_xticks(range(len(names)), [name.replace("_", "\n") for name in names])
     axis.set_ylabel(metric)
     axis.set_title(title or metric)

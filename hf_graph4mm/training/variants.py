@@ -299,13 +299,17 @@ def summarize(results: Sequence[RunResult]) -> dict[str, dict[str, float]]:
 
 
 def format_table(task: str, summary: dict[str, dict[str, float]]) -> str:
-    """The paper's table layout: one row per variant, metrics as mean +- std, seconds per run."""
+    """The paper's table layout: one row per variant, metrics as mean +- sample std over seeds (the mean
+    alone for a one-seed row), seconds per run."""
     metrics = CLASSIFICATION_METRICS if task in CLASSIFICATION_TASKS else GENERATION_METRICS
     header = ["method", *metrics, "final loss", "s / run"]
     rows = []
     for variant, row in summary.items():
         cells = [VARIANTS[variant][1]]
-        cells += [f"{row[name]:.4f} ± {row[f'{name}_std']:.4f}" for name in metrics]
+        if row["runs"] > 1:
+            cells += [f"{row[name]:.4f} ± {row[f'{name}_std']:.4f}" for name in metrics]
+        else:  # one seed: no spread to report
+            cells += [f"{row[name]:.4f}" for name in metrics]
         cells += [f"{row['final_loss']:.3f}", f"{row['seconds']:.1f}"]
         rows.append(cells)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -58,6 +58,28 @@ def test_summary_is_mean_and_sample_std_over_seeds_and_the_table_shows_them():
     table = format_table("near_majority", summary).splitlines()
     assert table[0].startswith("| method | accuracy |")
     assert table[2] == "| Graph4MM Hop-Aware | 0.6000 ± 0.1414 | 0.700 | 3.0 |"
+    assert "±" not in table[3]  # one seed: the mean alone
+
+
+@pytest.mark.parametrize("runs,bars_have_errors", [(1, False), (3, True)])
+def test_variants_chart_draws_error_bars_only_over_several_seeds(
+    tmp_path, monkeypatch, runs, bars_have_errors
+):
+    import matplotlib.axes
+
+    from hf_graph4mm.training.reporting import variants_bar_png
+
+    drawn = {}
+    original = matplotlib.axes.Axes.bar
+
+    def spy(self, *args, **kwargs):
+        drawn.update(kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "bar", spy)
+    summary = {name: {"exact": 0.5, "exact_std": 0.1, "runs": runs} for name in ("hop_aware", "no_structure")}
+    variants_bar_png(summary, "exact", tmp_path / "bars.png")
+    assert (drawn["yerr"] is not None) == bars_have_errors
 
 
 def test_run_variant_trains_and_scores_generations():
