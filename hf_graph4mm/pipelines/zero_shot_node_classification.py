@@ -11,7 +11,9 @@ to 1. The output mirrors transformers' zero-shot-classification:
 Verbalisers: ``candidate_labels`` may map each label to the text to score for it
 (``{"shoe": "a pair of shoes", "hat": "a hat"}``, or a ``Verbalizer`` from
 ``hf_graph4mm.data.user_graph``, e.g. the ``labels.json`` a built dataset holds); the labels are
-returned. ``label_template="a photo of {}"`` formats every label the same way instead.
+returned; a path to a ``labels.json`` (what ``hf-graph4mm build-graph`` writes, also through
+``hf-graph4mm predict --candidate_labels DATASET/labels.json``) reads both. ``label_template="a photo of {}"``
+formats every label the same way instead.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ REDUCTIONS = ("mean", "sum")
 
 
 def check_candidate_texts(candidate_labels) -> tuple[list[str], list[str] | None]:
-    """``(labels, texts to score or None)``: a mapping / verbaliser gives a text per label."""
+    """``(labels, texts to score or None)``: a mapping / verbaliser gives a text per label, and so does a
+    ``labels.json`` path (``{"label_names": [...], "verbalizers": [...]}``, as ``build-graph`` writes)."""
+    if isinstance(candidate_labels, str) and candidate_labels.strip().endswith(".json"):
+        candidate_labels = _labels_file(candidate_labels.strip())
     if hasattr(candidate_labels, "label_names") and hasattr(candidate_labels, "texts"):  # a Verbalizer
         candidate_labels = dict(zip(candidate_labels.label_names, candidate_labels.texts))
     if isinstance(candidate_labels, Mapping):
@@ -35,6 +40,24 @@ def check_candidate_texts(candidate_labels) -> tuple[list[str], list[str] | None
         texts = check_candidate_labels([candidate_labels[label] for label in labels])
         return labels, texts
     return check_candidate_labels(candidate_labels), None
+
+
+def _labels_file(path: str) -> dict[str, str]:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"candidate labels file {path}: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("label_names"), list):
+        raise ValueError(
+            f"candidate labels file {path}: expected {{'label_names': [...], 'verbalizers': [...]}}"
+        )
+    texts = data.get("verbalizers") or data["label_names"]
+    if len(texts) != len(data["label_names"]):
+        raise ValueError(f"candidate labels file {path}: one verbaliser per label name is needed")
+    return dict(zip(data["label_names"], texts))
 
 
 def check_candidate_labels(candidate_labels) -> list[str]:

@@ -98,6 +98,7 @@ def write_graph_dataset(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     seed: int = 0,
     embed_images: bool = True,
+    prompt: str | None = None,
 ) -> GraphDataset:
     """Write a dataset whose examples are the nodes of ``graph`` with a target text or a label.
 
@@ -110,6 +111,8 @@ def write_graph_dataset(
         verbalizers / verbalizer_template: the text of each class (see :mod:`.labels`).
         layout / format / hops: see :mod:`.layout`.
         embed_images: store image bytes in the dataset (portable), else absolute file paths.
+        prompt: an instruction stored in every row's ``prompt`` column (e.g. ``"What is this
+            product?"``), so training, evaluation and prediction all use the same one.
     """
     target_texts = _per_node(target_texts, graph, "target_texts")
     splits = _per_node(splits, graph, "splits")
@@ -149,6 +152,7 @@ def write_graph_dataset(
         format=format,
         hops=hops,
         embedded_images=embed_images,
+        prompt=prompt,
     )
 
 

@@ -46,6 +46,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--split-fractions", default="0.8,0.1,0.1", help="train,validation,test for unsplit nodes"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--prompt", default=None, help="instruction stored in every row (train, evaluate and predict use it)"
+    )
     parser.add_argument("--name", default=None, help="graph name (default: the output folder's name)")
     parser.add_argument(
         "--no-embed-images", action="store_true", help="store absolute image paths instead of the image bytes"
@@ -86,6 +89,7 @@ def main(argv: list[str]) -> int:
         fractions=fractions,
         seed=args.seed,
         embed_images=not args.no_embed_images,
+        prompt=args.prompt,
     )
     sizes = ", ".join(f"{split}: {len(rows)}" for split, rows in built.examples.items())
     print(f"wrote {sizes} examples ({args.layout} graph, {args.format}) to {built.output_dir}")

@@ -10,7 +10,7 @@ Example row (every layout)::
     {"id": "shop-42", "node_index": 17, "node_id": "42", "target_node": 17,
      "target_text": "a pair of shoes", "label": 1, "label_name": "shoe"}
 
-``label`` / ``label_name`` exist only for labelled data; ``node_index`` is the node's index in
+``label`` / ``label_name`` exist only for labelled data, ``prompt`` only when one is given; ``node_index`` is the node's index in
 the whole graph; ``target_node`` is the same index, except in the per-row layout, where it
 indexes the row's own ``graph`` (see :mod:`.layout`).
 """

@@ -79,7 +79,9 @@ def _stored_graph(graph: MultimodalGraph) -> dict:
     return data
 
 
-def _row_features(verbalizer: Verbalizer | None, graph_features: dict | None) -> datasets.Features:
+def _row_features(
+    verbalizer: Verbalizer | None, graph_features: dict | None, prompt: bool
+) -> datasets.Features:
     features = {
         "id": datasets.Value("string"),
         "node_index": datasets.Value("int64"),
@@ -90,6 +92,8 @@ def _row_features(verbalizer: Verbalizer | None, graph_features: dict | None) ->
     if verbalizer is not None:
         features["label"] = datasets.ClassLabel(names=list(verbalizer.label_names))
         features["label_name"] = datasets.Value("string")
+    if prompt:
+        features["prompt"] = datasets.Value("string")
     if graph_features is not None:
         features["graph"] = graph_features
     return datasets.Features(features)
@@ -103,7 +107,12 @@ def _neighbourhood(graph: MultimodalGraph, node: int, hops: int, name: str) -> t
 
 
 def _rows(
-    examples: list[Example], graph: MultimodalGraph, layout: str, hops: int, verbalizer: Verbalizer | None
+    examples: list[Example],
+    graph: MultimodalGraph,
+    layout: str,
+    hops: int,
+    verbalizer: Verbalizer | None,
+    prompt: str | None,
 ) -> list[dict]:
     rows = []
     for example in examples:
@@ -119,6 +128,8 @@ def _rows(
                 verbalizer.label_names.index(example.label_name) if example.label_name is not None else -1
             )
             row["label_name"] = example.label_name
+        if prompt is not None:
+            row["prompt"] = prompt
         if layout == "per_row":
             sub, target = _neighbourhood(graph, example.node_index, hops, row["id"])
             row["graph"], row["target_node"] = _stored_graph(sub), target
@@ -165,8 +176,10 @@ def write_graph_dataset_files(
     format: str = "parquet",
     hops: int = 2,
     embedded_images: bool = True,
+    prompt: str | None = None,
 ) -> GraphDataset:
-    """Write ``examples`` over ``graph`` into ``output_dir`` (see the module docstring)."""
+    """Write ``examples`` over ``graph`` into ``output_dir`` (see the module docstring); ``prompt``: an
+    instruction stored in every row (``prompt`` column; the collator and the pipelines use a row's own)."""
     from ...hub.dataset_folder import write_dataset_card
 
     if layout not in LAYOUTS:
@@ -178,11 +191,13 @@ def write_graph_dataset_files(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     graph_features = _graph_features(graph, embedded_images)
-    row_features = _row_features(verbalizer, graph_features if layout == "per_row" else None)
+    row_features = _row_features(
+        verbalizer, graph_features if layout == "per_row" else None, prompt is not None
+    )
     splits = datasets.DatasetDict(
         {
             split: datasets.Dataset.from_list(
-                _rows(rows, graph, layout, hops, verbalizer), features=row_features
+                _rows(rows, graph, layout, hops, verbalizer, prompt), features=row_features
             )
             for split, rows in examples.items()
         }

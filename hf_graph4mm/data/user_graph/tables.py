@@ -68,10 +68,10 @@ def _csv_value(text: str | None):
 
 
 def _read_csv(path: Path, text_columns: tuple[str, ...]) -> dict[str, list]:
+    import csv
+
     import pyarrow as pa
     import pyarrow.csv as pcsv
-
-    import csv
 
     with open(path, newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle), [])
