@@ -46,7 +46,15 @@ def _pad(sequences: list[torch.Tensor], pad_value: float = 0.0) -> tuple[torch.T
 
 
 class MultimodalSentimentAnalysisPipeline(ItemListPipeline):
-    """Sentiment of an utterance from its text, audio and vision sequences (GsiT / MulT)."""
+    """Sentiment of an utterance from its text, audio and vision sequences (GsiT / MulT).
+
+    Each sequence is checked as ``GsiTCollator`` checks it (``[time, dim]`` numbers of the model's width,
+    no NaN / inf, at least the modality's conv kernel in steps), then the batch is padded with its lengths.
+
+    Labels of a regression model (``neutral_threshold`` ``t``, default 0.5; 0.1 for CH-SIMS):
+    ``score <= -t`` -> "negative", ``-t < score < t`` -> "neutral", ``score >= t`` -> "positive".
+    A classification model gives ``id2label`` of its most likely class and that class's probability.
+    """
 
     _load_processor = False
     _load_tokenizer = None  # only models with a text encoder need one

@@ -32,6 +32,9 @@ def test_demo_command_leaves_loadable_checkpoints_metrics_and_plot(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "Sample prediction" in result.stdout and str(output / "metrics.json") in result.stdout
+    from hf_graph4mm.training.demo import TINY_SCORES_NOTE
+
+    assert TINY_SCORES_NOTE in result.stdout  # the table says what a tiny random model's scores mean
 
     metrics = json.loads((output / "metrics.json").read_text())
     assert {"bleu4", "rougeL", "cider"} <= set(metrics["graph4mm"])
