@@ -38,7 +38,7 @@ def _benchmark_variants(argv: list[str]) -> int:
 
 
 def _build_graph(argv: list[str]) -> int:
-    from .data.user_graph.command import main as build_graph_main
+    from .cli_build_graph import main as build_graph_main
 
     return build_graph_main(argv)
 
@@ -99,7 +99,13 @@ def light_help(argv: list[str]) -> int | None:
     if argv[0] == "train":
         print(command_line.train_help())
         return 0
-    parsers = {"evaluate": command_line.evaluate_parser, "predict": command_line.predict_parser}
+    from . import cli_build_graph
+
+    parsers = {
+        "evaluate": command_line.evaluate_parser,
+        "predict": command_line.predict_parser,
+        "build-graph": cli_build_graph.parser,
+    }
     if argv[0] not in parsers:
         return None
     parsers[argv[0]]().print_help()

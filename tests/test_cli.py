@@ -46,7 +46,10 @@ def run_probe(*argv: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["evaluate", "-h"], ["predict", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["train", "--help"], ["evaluate", "-h"], ["predict", "--help"], ["build-graph", "-h"]],
+)
 def test_help_answers_without_importing_torch_or_transformers(argv):
     out = run_probe(*argv)
     assert out.rstrip().endswith("HEAVY= CODE=0"), out[-500:]

@@ -14,7 +14,7 @@ with ``target_node`` / ``target_text`` and a shared ``graph/graph.parquet`` (def
 per-row ``graph`` column; everything downstream (``hf-graph4mm train`` / ``evaluate`` /
 ``predict``, ``Graph4MMCollator``, ``Trainer``) reads it. A PyTorch Geometric graph goes through
 ``MultimodalGraph.from_pyg`` and :func:`write_graph_dataset`. Command line: ``hf-graph4mm
-build-graph`` (:mod:`.command`). Guide: docs/OWN_DATA_GRAPHS.md.
+build-graph`` (:mod:`hf_graph4mm.cli_build_graph`). Guide: docs/OWN_DATA_GRAPHS.md.
 """
 
 from .build import TableGraph, build_graph_dataset, graph_from_tables, write_graph_dataset

@@ -9,10 +9,11 @@ import argparse
 import json
 from pathlib import Path
 
-from .layout import FORMATS, LAYOUTS
+LAYOUTS = ("shared", "per_row")  # hf_graph4mm.data.user_graph.layout.LAYOUTS / FORMATS, kept light here
+FORMATS = ("parquet", "arrow")
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hf-graph4mm build-graph",
         description=__doc__.split("\n\n")[0].split(": ", 1)[1],
@@ -53,11 +54,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--no-embed-images", action="store_true", help="store absolute image paths instead of the image bytes"
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    return parser().parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
-    from .build import build_graph_dataset
+    from .data.user_graph import build_graph_dataset
 
     args = parse_args(argv)
     verbalizers = None
