@@ -56,7 +56,7 @@ def saved(tmp_path_factory):
         "images": [None, "photo.png", "photo.png", None],
         "edges": [[0, 1], [1, 2], [2, 3]],
     }
-    utterances = [{m: v.tolist() for m, v in item.items()} for item in sentiment_inputs(3, seed=7)]
+    utterances = [{m: v.tolist() for m, v in item.items()} for item in sentiment_inputs(4, seed=7)]
     (root / "inputs.json").write_text(json.dumps({"page": page, "utterances": utterances}))
     return root
 
