@@ -137,3 +137,25 @@ def test_hub_ids_offline_fail_at_once_saying_what_to_do(monkeypatch):
 def test_named_sources_of_the_other_family_are_refused():
     with pytest.raises(ValueError, match="'mmsa' is a GsiT source"):
         open_dataset("mmsa", family="graph4mm")
+
+
+def test_save_to_disk_folder_with_its_shared_graph_beside(tmp_path):
+    from hf_graph4mm.processing import MultimodalGraph
+
+    graph = MultimodalGraph(texts=["a", "b", "c"], images=[None, None, None], edges=[(0, 1), (1, 2)])
+    rows = [{"id": str(i), "target_node": i, "target_text": f"t{i}"} for i in range(3)]
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "out"))
+    datasets.Dataset.from_list([{"graph": graph.to_dict()}]).save_to_disk(str(tmp_path / "out" / "graph"))
+    source = open_dataset(str(tmp_path / "out"), family="graph4mm")
+    assert source.shared_graph.texts == graph.texts
+    assert source.shared_graph.edge_index.tolist() == graph.edge_index.tolist()
+
+
+def test_without_a_network_a_hub_id_fails_at_once(monkeypatch):
+    from hf_graph4mm.data import references
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setattr(references, "_probe_result", {})
+    with pytest.raises(HubUnavailableError, match=r"'someone/no-such-data' .*127\.0\.0\.1 cannot be reached"):
+        open_dataset("someone/no-such-data", family="graph4mm")
