@@ -264,3 +264,14 @@ def test_train_and_evaluate_read_the_ele_fashion_release_folder(ele_fashion_rele
         == 0
     )
     assert "accuracy" in json.loads((output / "eval_metrics.json").read_text())
+
+
+def test_the_console_command_starts_in_the_light_entry_point():
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["hf-graph4mm"] == "hf_graph4mm_cli:main"
+    assert any(
+        pattern == "hf_graph4mm*" for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    )
+    assert (REPO_ROOT / "hf_graph4mm_cli" / "__init__.py").is_file()

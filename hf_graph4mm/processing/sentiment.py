@@ -192,8 +192,14 @@ class GsiTCollator:
                 column, value = feature_column(row, modality)
                 where = sample_name(row, index)
                 if value is None:
+                    hint = ""
+                    if not any(feature_column(row, m)[1] is not None for m in MODALITIES):
+                        hint = (
+                            " (with transformers.Trainer, set remove_unused_columns=False: it drops columns that "
+                            "forward() does not name, such as text / audio / vision / id)"
+                        )
                     raise ValueError(
-                        f"{where} has no {modality}_features (or {modality}) column; it has {sorted(row)}"
+                        f"{where} has no {modality}_features (or {modality}) column; it has {sorted(row)}{hint}"
                     )
                 sequences.append(
                     check_sequence(

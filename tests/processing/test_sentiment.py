@@ -147,3 +147,8 @@ def test_token_ids_for_a_text_encoder_are_cut_to_their_mask_and_padded_again():
     data[1]["attention_mask"] = [1, 0, 0, 0]
     with pytest.raises(ValueError, match=r"sample #1 of the batch: input_ids has 1 real tokens"):
         collator(data)
+
+
+def test_rows_stripped_by_trainer_point_at_remove_unused_columns():
+    with pytest.raises(ValueError, match="remove_unused_columns=False"):
+        GsiTCollator()([{"labels": 0.5}, {"labels": 1.0}])
