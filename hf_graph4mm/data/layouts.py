@@ -104,7 +104,6 @@ def read_shared_graph(path: str | os.PathLike):
     """The one-row graph file a shared-graph release writes (``graph/graph.parquet``) as a ``MultimodalGraph``."""
     import datasets
 
-
     return _graph_of_table(datasets.load_dataset("parquet", data_files=str(path), split="train"), path)
 
 

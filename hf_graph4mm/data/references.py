@@ -18,7 +18,18 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
-FILE_SUFFIXES = (".parquet", ".arrow", ".jsonl", ".json", ".csv", ".pkl", ".yaml", ".yml", ".npy", ".safetensors")
+FILE_SUFFIXES = (
+    ".parquet",
+    ".arrow",
+    ".jsonl",
+    ".json",
+    ".csv",
+    ".pkl",
+    ".yaml",
+    ".yml",
+    ".npy",
+    ".safetensors",
+)
 TRUE_VALUES = ("1", "true", "yes", "on")
 _PROBE_TIMEOUT_S = 3.0
 _probe_result: dict[str, str | None] = {}
