@@ -15,7 +15,7 @@ import pytest
 
 from hf_graph4mm.data.layouts import open_dataset
 from hf_graph4mm.data.references import HubUnavailableError, reads_as_path, resolve_reference
-from hf_graph4mm.data.sentiment import load_sentiment_features, save_sentiment_dataset
+from hf_graph4mm.data.sentiment import save_sentiment_dataset
 from hf_graph4mm.testing.samples import SAMPLE_DATA
 from hf_graph4mm.testing.sentiment_features import ragged_sentiment_rows, split_rows, write_sentiment_npy
 
@@ -96,20 +96,6 @@ def test_sentiment_npy_folder_and_its_parquet_copy_read_the_same(tmp_path):
     save_sentiment_dataset(source.splits, tmp_path / "release")
     again = open_dataset(str(tmp_path / "release"), family="gsit").splits["test"].with_format("numpy")
     np.testing.assert_array_equal(again[1]["vision_features"], splits["test"][1]["vision"])
-
-
-def test_sentiment_reader_names_the_sample_and_file(tmp_path):
-    splits = split_rows(ragged_sentiment_rows(4, seed=2))
-    folder = write_sentiment_npy(tmp_path / "npy", splits)
-    (folder / "audio" / "clip001.npy").unlink()
-    with pytest.raises(ValueError, match=r"sample 'clip001': no audio features file .*clip001\.npy"):
-        load_sentiment_features(folder)
-    np.save(folder / "audio" / "clip001.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(ValueError, match=r"sample 'clip001': .*not a plain numeric \.npy"):
-        load_sentiment_features(folder)  # never unpickled
-    np.save(folder / "audio" / "clip001.npy", np.full((6, 5), np.nan, dtype=np.float32))
-    with pytest.raises(ValueError, match=r"split 'train', sample 'clip001' .*audio holds NaN"):
-        load_sentiment_features(folder)
 
 
 def test_missing_paths_are_errors_never_hub_ids(tmp_path, monkeypatch):
