@@ -275,3 +275,17 @@ def test_the_console_command_starts_in_the_light_entry_point():
         pattern == "hf_graph4mm*" for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]
     )
     assert (REPO_ROOT / "hf_graph4mm_cli" / "__init__.py").is_file()
+
+
+def test_a_missing_data_folder_is_named_before_any_backbone_is_looked_up(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    config = ["--config", str(REPO_ROOT / "configs" / "wikiweb2m_opt125m.yaml"), "--output_dir", "o"]
+    with pytest.raises(
+        FileNotFoundError, match=r"--raw_dir 'data/wikiweb2m-missing': there is no such file or folder"
+    ):
+        cli.main(["train", *config, "--raw_dir", "data/wikiweb2m-missing"])
+    with pytest.raises(FileNotFoundError, match=r"--raw_dir 'data/wikiweb2m': there is no such"):
+        cli.main(["train", *config])  # the config's own folder, not downloaded yet
+    with pytest.raises(ValueError, match="needs --raw_dir"):
+        cli.main(["train", "--model_family", "gsit", "--dataset", "mmsa", "--output_dir", "o"])

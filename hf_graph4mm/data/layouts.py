@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .references import resolve_reference
+from .references import require_local, resolve_reference
 
 DATA_FILE_BUILDERS = {
     ".parquet": "parquet",
@@ -173,7 +173,7 @@ def _named(name: str, family: str, raw_dir: str | None, images_dir: str | None, 
             raise ValueError(
                 "dataset=mmsa needs --raw_dir pointing at the MMSA pickle (e.g. unaligned_50.pkl)"
             )
-        resolve_reference(raw_dir, what="--raw_dir", repo_type="dataset")
+        require_local(raw_dir, what="--raw_dir")
         return DataSource(load_mmsa(raw_dir), layout="MMSA pickle", name=raw_dir)
     from . import load_ele_fashion, load_wikiweb2m
 
@@ -186,8 +186,7 @@ def _named(name: str, family: str, raw_dir: str | None, images_dir: str | None, 
             raise ValueError(
                 "dataset=wikiweb2m needs --raw_dir with the release's wikiweb2m-*.tfrecord* shards"
             )
-        if not Path(raw_dir).is_dir():
-            raise FileNotFoundError(f"--raw_dir {raw_dir!r}: there is no such folder")
+        require_local(raw_dir, what="--raw_dir")
         dataset = load_wikiweb2m(raw_dir, images_dir=images_dir or "auto")
         return DataSource(dataset, layout="WikiWeb2M release", name=raw_dir)
     from .ele_fashion import ele_fashion_graph
@@ -195,8 +194,7 @@ def _named(name: str, family: str, raw_dir: str | None, images_dir: str | None, 
     folder = SAMPLE_DATA / "ele_fashion" if name == "ele-fashion-sample" else raw_dir
     if not folder:
         raise ValueError("dataset=ele_fashion needs --raw_dir with the MM-Graph release files")
-    if not Path(folder).is_dir():
-        raise FileNotFoundError(f"--raw_dir {str(folder)!r}: there is no such folder")
+    require_local(str(folder), what="--raw_dir")
     if isinstance(seen_classes, str):
         seen_classes = [int(c) for c in seen_classes.split(",")] if seen_classes else None
     dataset = load_ele_fashion(folder, seen_classes=seen_classes)

@@ -110,3 +110,17 @@ def resolve_reference(name: str, *, what: str, repo_type: str = "model") -> str:
         f"(`hf download {name}{' --repo-type dataset' if kind == 'dataset' else ''} --local-dir DIR`) and pass "
         "DIR, or fill the Hub cache and set HF_HUB_OFFLINE=1"
     )
+
+
+def require_local(name: str, *, what: str) -> Path:
+    """A path that must exist on disk (a raw release, an images folder): never looked up on the Hub.
+
+    Raises:
+        FileNotFoundError: nothing is there.
+    """
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{what} {name!r}: there is no such file or folder (relative to {os.getcwd()}); check the path"
+        )
+    return path

@@ -131,11 +131,21 @@ def run_training(
 
 
 def check_references(model_args: ModelArguments, data_args: DataArguments) -> None:
-    """Every folder / Hub id the run names, checked before anything loads or downloads: a missing path is
-    an error (never a Hub id), a Hub id offline fails now (:func:`~hf_graph4mm.data.references.resolve_reference`)."""
+    """Every folder / Hub id the run names, checked before anything loads or downloads, local data first: a
+    missing path is an error (never a Hub id), a Hub id offline fails now
+    (:func:`~hf_graph4mm.data.references.resolve_reference`)."""
     from ..data.layouts import GRAPH_NAMES, SENTIMENT_NAMES
-    from ..data.references import resolve_reference
+    from ..data.references import require_local, resolve_reference
 
+    named = GRAPH_NAMES if model_args.model_family == "graph4mm" else SENTIMENT_NAMES
+    if data_args.dataset in named:
+        if data_args.dataset in ("wikiweb2m", "ele_fashion", "mmsa") and not data_args.raw_dir:
+            raise ValueError(f"dataset={data_args.dataset} needs --raw_dir with the release's files")
+        for flag in ("raw_dir", "images_dir"):
+            if getattr(data_args, flag):
+                require_local(getattr(data_args, flag), what=f"--{flag}")
+    else:
+        resolve_reference(data_args.dataset, what="--dataset", repo_type="dataset")
     if model_args.model_name_or_path:
         resolve_reference(model_args.model_name_or_path, what="--model_name_or_path")
     elif model_args.model_family == "graph4mm":
@@ -145,12 +155,6 @@ def check_references(model_args: ModelArguments, data_args: DataArguments) -> No
             name = getattr(model_args, flag)
             if name not in TINY_BACKBONES:
                 resolve_reference(name, what=f"--{flag}")
-    named = GRAPH_NAMES if model_args.model_family == "graph4mm" else SENTIMENT_NAMES
-    if data_args.dataset in named:
-        if data_args.raw_dir:
-            resolve_reference(data_args.raw_dir, what="--raw_dir", repo_type="dataset")
-    else:
-        resolve_reference(data_args.dataset, what="--dataset", repo_type="dataset")
 
 
 def main(argv: list[str]) -> int:
