@@ -45,6 +45,9 @@ from .labels import Verbalizer
 
 LAYOUTS = ("shared", "per_row")
 FORMATS = ("parquet", "arrow")
+# A shared graph is one parquet row: Arrow keeps a row's list of images in one binary array (32-bit
+# offsets, 2 GiB at most). Above this, the images stay files (embed_images=False) instead.
+MAX_SHARED_IMAGE_BYTES = 1 << 30
 
 
 @dataclass
@@ -188,6 +191,14 @@ def write_graph_dataset_files(
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
     if hops < 0:
         raise ValueError(f"hops must be >= 0, got {hops}")
+    if layout == "shared" and embedded_images:
+        total = sum(len(image["bytes"] or b"") for image in graph.images if isinstance(image, dict))
+        if total > MAX_SHARED_IMAGE_BYTES:
+            raise ValueError(
+                f"the shared graph would embed {total / 2**30:.1f} GiB of images in one parquet row (at most "
+                f"{MAX_SHARED_IMAGE_BYTES / 2**30:.0f} GiB): keep them as files with embed_images=False "
+                "(--no-embed-images; absolute paths, as dataset_scripts/ele_fashion.py stores them)"
+            )
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     graph_features = _graph_features(graph, embedded_images)
@@ -249,27 +260,9 @@ def write_graph_dataset_files(
 
 def load_graph_dataset(path: str | os.PathLike) -> tuple[datasets.DatasetDict, MultimodalGraph | None]:
     """``(rows per split, shared graph or None)`` of a folder written by :func:`write_graph_dataset_files`
-    (either layout, either format) or by ``dataset_scripts/ele_fashion.py`` / ``wikiweb2m.py``."""
-    path = Path(path)
-    if not path.is_dir():
-        raise ValueError(f"dataset folder {path} does not exist")
-    if (path / "dataset_dict.json").is_file():
-        examples = datasets.load_from_disk(str(path))
-        graph_dir = path / "graph"
-        shared = (
-            datasets.load_from_disk(str(graph_dir)) if (graph_dir / "dataset_info.json").is_file() else None
-        )
-    elif (path / "data").is_dir():
-        examples = datasets.load_dataset(str(path))
-        graph_file = path / "graph" / "graph.parquet"
-        shared = (
-            datasets.load_dataset("parquet", data_files=str(graph_file), split="train")
-            if graph_file.is_file()
-            else None
-        )
-    else:
-        raise ValueError(
-            f"{path} is neither a parquet dataset folder (data/*.parquet) nor a save_to_disk DatasetDict"
-        )
-    graph = MultimodalGraph.from_dict(shared[0]["graph"]) if shared is not None else None
-    return examples, graph
+    (either layout, either format) or by our dataset scripts: what ``hf-graph4mm train`` reads, through the
+    same loader (:func:`hf_graph4mm.data.layouts.open_dataset`)."""
+    from ..layouts import open_dataset
+
+    source = open_dataset(os.fspath(path), family="graph4mm")
+    return source.splits, source.shared_graph

@@ -119,3 +119,16 @@ def test_verbalizer_checks_and_class_ids():
         Verbalizer.build(["hat"], {"hats": "x"})
     with pytest.raises(ValueError, match="class id 3 has no name"):
         Verbalizer.from_labels([3], label_names=["a", "b"])
+
+
+def test_a_shared_graph_too_big_to_embed_says_what_to_do(tmp_path, monkeypatch):
+    from hf_graph4mm.data.user_graph import layout
+
+    monkeypatch.setattr(layout, "MAX_SHARED_IMAGE_BYTES", 100)  # the shop's four PNGs are larger in all
+    with pytest.raises(ValueError, match=r"embed .* GiB of images in one parquet row .* embed_images=False"):
+        build_graph_dataset(shop_nodes(embed_images=True), shop_edges(), tmp_path / "out")
+    files = write_shop_tables(tmp_path / "tables")
+    kept = build_graph_dataset(
+        files.nodes, files.edges, tmp_path / "paths", files.images_dir, embed_images=False
+    )
+    assert kept.graph.images[0] == str((files.images_dir / "img0.png").resolve())
