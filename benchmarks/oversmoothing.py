@@ -24,6 +24,7 @@ LABELS = {
     "input": "input X",
     "hop_diffused": "Hop-Diffused calA X (K=k)",
     "hop_diffused_layer": "Hop-Diffused layer X + calA X",
+    "attention_power": "A^k X (same A, no teleport)",
     "gat": "k x GATConv",
     "gcn": "k x GCNConv",
 }
@@ -47,6 +48,7 @@ def table(rows, depths) -> str:
 
 
 def plot(groups, depths, path) -> Path:
+    """A panel per (size, density): mean energy against k, band = min..max over seeds, log scale."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -54,21 +56,30 @@ def plot(groups, depths, path) -> Path:
 
     from hf_graph4mm.modeling.graph4mm.oversmoothing import METHODS
 
-    figure, axes = plt.subplots(1, len(groups), figsize=(3.6 * len(groups), 3.4), squeeze=False, sharey=True)
-    for axis, ((nodes, degree), rows) in zip(axes[0], groups.items()):
+    sizes = sorted({nodes for nodes, _ in groups})
+    degrees = sorted({degree for _, degree in groups})
+    figure, axes = plt.subplots(
+        len(degrees), len(sizes), figsize=(3.8 * len(sizes), 3.1 * len(degrees)), squeeze=False, sharey=True
+    )
+    for (nodes, degree), rows in groups.items():
+        axis = axes[degrees.index(degree)][sizes.index(nodes)]
         for method in METHODS:
             values = np.array([[r.energies[method] for r in rows if r.depth == d] for d in depths])
-            mean, std = values.mean(axis=1), values.std(axis=1, ddof=1)
-            (line,) = axis.plot(list(depths), mean, marker="o", markersize=3, label=LABELS[method])
-            axis.fill_between(list(depths), mean - std, mean + std, color=line.get_color(), alpha=0.15)
+            (line,) = axis.plot(
+                list(depths), values.mean(axis=1), marker="o", markersize=3, label=LABELS[method]
+            )
+            axis.fill_between(
+                list(depths), values.min(axis=1), values.max(axis=1), color=line.get_color(), alpha=0.15
+            )
         axis.set_yscale("log")
         axis.set_title(f"N={nodes}, mean degree {degree:g}", fontsize=9)
-        axis.set_xlabel("k (layers; K for Hop-Diffused)")
-    axes[0][0].set_ylabel("Dirichlet energy / ||X||^2")
-    axes[0][-1].legend(fontsize=6)
+        axis.set_xlabel("k (layers; K for Hop-Diffused)", fontsize=8)
+    for row in axes:
+        row[0].set_ylabel("Dirichlet energy / ||X||^2", fontsize=8)
+    axes[-1][-1].legend(fontsize=6, loc="lower left")
     figure.tight_layout()
     path = Path(path)
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
 

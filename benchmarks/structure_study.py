@@ -47,11 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num_train", type=int, default=defaults.num_train)
     parser.add_argument("--num_test", type=int, default=defaults.num_test)
     parser.add_argument("--workers", type=int, default=2, help="processes, one torch thread each")
+    parser.add_argument(
+        "--cells_per_job", type=int, default=None, help="split a (task, seed)'s cells into jobs"
+    )
     parser.add_argument("--json", default=None, help="write every run (accuracy, losses, seconds) here")
     parser.add_argument(
         "--plots", default=None, help="folder for structure_loss_curves.png / structure_kalpha.png"
     )
+    parser.add_argument(
+        "--from_json",
+        default=None,
+        help="comma-separated --json files: print tables and plots from them, no runs",
+    )
     args = parser.parse_args(argv)
+    if args.from_json:
+        return report_saved(args)
 
     budget = study.study_budget(
         steps=args.steps,
@@ -79,8 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     task_steps = {
         key: int(value) for key, value in (item.split("=") for item in args.task_steps.split(",") if item)
     }
-    jobs = study.plan_jobs(tasks, cells, seeds, budget, args.data_seed, task_steps)
-    runs = study.run_cells(jobs, args.workers)
+    jobs = study.plan_jobs(tasks, cells, seeds, budget, args.data_seed, task_steps, args.cells_per_job)
+    partial = Path(args.json + ".partial.jsonl") if args.json else None
+    if partial is not None:
+        partial.write_text("")
+
+    def save(finished):  # every finished job at once: a stopped study keeps what it ran
+        if partial is not None:
+            with partial.open("a") as file:
+                file.writelines(json.dumps(asdict(run)) + "\n" for run in finished)
+
+    runs = study.run_cells(jobs, args.workers, on_done=save)
     runs += study.order_invariant_runs(runs)
     wall = time.perf_counter() - started
     print(
@@ -110,6 +129,53 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(
             json.dumps({"budget": vars(budget), "wall_s": wall, "runs": [asdict(run) for run in runs]})
         )
+    return 0
+
+
+def report_saved(args) -> int:
+    """Tables and plots of saved runs (several --json files merged), as the run printed them."""
+    from hf_graph4mm.training import structure_study as study
+
+    runs, parts = [], set()
+    for name in args.from_json.split(","):
+        if name.endswith(".jsonl"):  # a --json run's .partial.jsonl: the jobs it finished
+            lines = Path(name).read_text().splitlines()
+            saved = {"runs": [json.loads(line) for line in lines if line.strip()]}
+        else:
+            saved = json.loads(Path(name).read_text())
+        loaded = [study.StudyRun(**run) for run in saved["runs"]]
+        parts.add("kalpha" if all(run.name.startswith("K") for run in loaded) else "positions")
+        wall = f"wall {saved['wall_s']:.0f} s" if "wall_s" in saved else "partial (the jobs finished so far)"
+        print(f"{name}: {len(loaded)} runs, budget {saved.get('budget', '?')}, {wall}")
+        runs += loaded
+    tasks = [task for task in study.STUDY_TASKS if any(run.task == task for run in runs)]
+    variants = [name for name in study.STUDY_VARIANTS if any(run.name == name for run in runs)]
+    seeds = sorted({run.seed for run in runs})
+    if "positions" in parts:
+        for task in tasks:
+            print(
+                f"\n{task}: accuracy, both slot orders ({len(seeds)} seeds; * = BFS-trained model, shuffled test)\n"
+            )
+            print(study.positions_table(runs, task, variants))
+    if "kalpha" in parts:
+        for task in sorted(
+            {run.task for run in runs if run.name.startswith("K")}, key=study.STUDY_TASKS.index
+        ):
+            print(f"\n{task}: Hop-Diffused accuracy, K x alpha (BFS order)\n")
+            print(study.kalpha_table(runs, task))
+    if args.plots:
+        from hf_graph4mm.training.study_plots import kalpha_png, loss_curves_png
+
+        folder = Path(args.plots)
+        if "positions" in parts:
+            print(
+                "loss curves:", loss_curves_png(runs, variants, tasks, folder / "structure_loss_curves.png")
+            )
+        if "kalpha" in parts:
+            kalpha_tasks = [
+                task for task in tasks if any(run.name.startswith("K") and run.task == task for run in runs)
+            ]
+            print("K x alpha:", kalpha_png(runs, kalpha_tasks, folder / "structure_kalpha.png"))
     return 0
 
 

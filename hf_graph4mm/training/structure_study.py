@@ -68,10 +68,15 @@ def kalpha_name(steps: int, alpha: float) -> str:
 
 
 def kalpha_cells() -> list[str]:
-    """The K x alpha grid's cells to run: K = 0 once (with normalised weights calA = I for every alpha),
-    and not K = 2, alpha = 0.1 (the Hop-Diffused variant itself)."""
-    names = [kalpha_name(0, 0.1)]
-    names += [kalpha_name(k, a) for k in K_VALUES[1:] for a in ALPHAS if (k, a) != (2, 0.1)]
+    """The K x alpha grid's cells to run, most informative first: K = 0..6 at the default alpha = 0.1,
+    then alpha at the paper's K = 2, then the rest of the grid.
+
+    K = 0 runs once (with normalised weights calA = I for every alpha); K = 2, alpha = 0.1 is not
+    run again (the Hop-Diffused variant itself).
+    """
+    names = [kalpha_name(0, 0.1)] + [kalpha_name(k, 0.1) for k in K_VALUES[1:] if k != 2]
+    names += [kalpha_name(2, a) for a in ALPHAS if a != 0.1]
+    names += [kalpha_name(k, a) for k in K_VALUES[1:] for a in ALPHAS if k != 2 and a != 0.1]
     return names
 
 
@@ -203,35 +208,48 @@ def plan_jobs(
     budget: Budget,
     data_seed: int,
     task_steps: dict[str, int] | None = None,
+    cells_per_job: int | None = None,
 ) -> list[tuple]:
-    """One job per (task, seed): its cells share the prepared data and the vision cache.
+    """Jobs of up to ``cells_per_job`` cells (default: all) of one (task, seed); a job's cells share the
+    prepared data and the vision cache.
 
     ``task_steps``: a task's own step budget where it needs another than ``budget.steps``.
     """
+    cells = list(cells)
+    size = cells_per_job or max(len(cells), 1)
     jobs = []
     for task in tasks:
         task_budget = dataclasses.replace(budget, steps=(task_steps or {}).get(task, budget.steps))
-        jobs += [(task, seed, list(cells), task_budget, data_seed) for seed in seeds]
+        for start in range(0, len(cells), size):
+            jobs += [(task, seed, cells[start : start + size], task_budget, data_seed) for seed in seeds]
     return sorted(jobs, key=lambda job: -job[3].steps)  # longest first: the workers finish together
 
 
-def run_cells(jobs: Sequence[tuple], workers: int = 2, log=print) -> list[StudyRun]:
-    """Every job in ``workers`` spawned processes (one torch thread each), results in job order."""
+def run_cells(jobs: Sequence[tuple], workers: int = 2, log=print, on_done=None) -> list[StudyRun]:
+    """Every job in ``workers`` spawned processes (one torch thread each), results in job order.
+
+    ``on_done(runs)`` is called with each finished job's runs (e.g. to save them as they come).
+    """
     import concurrent.futures
     import multiprocessing
 
     results: list[list[StudyRun]] = [[] for _ in jobs]
+
+    def finished(index: int, runs: list[StudyRun]) -> None:
+        results[index] = runs
+        _log_runs(runs, log)
+        if on_done is not None:
+            on_done(runs)
+
     if workers <= 1:
         for index, job in enumerate(jobs):
-            results[index] = _run_job(job)
-            _log_runs(results[index], log)
+            finished(index, _run_job(job))
         return [run for runs in results for run in runs]
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(_run_job, job): index for index, job in enumerate(jobs)}
         for future in concurrent.futures.as_completed(futures):
-            results[futures[future]] = future.result()
-            _log_runs(results[futures[future]], log)
+            finished(futures[future], future.result())
     return [run for runs in results for run in runs]
 
 

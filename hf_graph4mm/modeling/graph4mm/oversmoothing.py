@@ -6,6 +6,8 @@ than k stacked graph-attention layers reaching as far. Here, on seeded random gr
 
 - ``hop_diffused``: our :class:`~.structure.HopDiffusedAttention` at random initialisation, the
   diffusion alone (``calA H``, :meth:`diffuse`) and the layer's output (``H + calA H``), K = k;
+- ``attention_power``: ``A^k H``, the last term of the series alone (the same layer's attention
+  matrix applied k times: k stacked weight-free attention layers, no teleport terms);
 - ``gat``: k stacked ``torch_geometric.nn.GATConv`` layers (one head, self-loops, ELU between
   layers as in the GAT paper), each with its own random initialisation;
 - ``gcn``: k stacked ``torch_geometric.nn.GCNConv`` layers (ReLU between layers, as in Kipf & Welling).
@@ -23,7 +25,7 @@ import torch
 
 from .diagnostics import dirichlet_energy
 
-METHODS = ("input", "hop_diffused", "hop_diffused_layer", "gat", "gcn")
+METHODS = ("input", "hop_diffused", "hop_diffused_layer", "attention_power", "gat", "gcn")
 
 
 def random_graph(num_nodes: int, mean_degree: float, generator: torch.Generator) -> torch.Tensor:
@@ -67,8 +69,9 @@ def run_stacked(layers: torch.nn.ModuleList, features: torch.Tensor, edge_index:
 
 
 def hop_diffused_outputs(features: torch.Tensor, adjacency: torch.Tensor, steps: int, alpha: float):
-    """``(calA H, H + calA H)`` of one randomly initialised Hop-Diffused layer (one head), each ``[N, d]``."""
+    """``(calA H, H + calA H, A^K H)`` of one randomly initialised Hop-Diffused layer (one head), each ``[N, d]``."""
     from ...graph_batch import SubgraphInputs
+    from ...kernels import masked_attention_probs
     from .configuration_graph4mm import Graph4MMConfig
     from .structure import HopDiffusedAttention
 
@@ -81,7 +84,13 @@ def hop_diffused_outputs(features: torch.Tensor, adjacency: torch.Tensor, steps:
     module = HopDiffusedAttention(config).to(features.dtype)
     subgraph = SubgraphInputs("image", adjacency[None].any(-1), adjacency[None])
     diffused = module.diffuse(features[None], subgraph)[0] * module.weight_scale
-    return diffused, module(features[None], subgraph)[0]
+    probs = masked_attention_probs(
+        module.query(features)[None, None],
+        module.key(features)[None, None],
+        adjacency[None, None],
+        width**-0.5,
+    )[0, 0]
+    return diffused, module(features[None], subgraph)[0], torch.linalg.matrix_power(probs, steps) @ features
 
 
 @dataclass
@@ -112,8 +121,13 @@ def measure(
     rows = []
     for depth in depths:
         torch.manual_seed(seed + 7919 * depth)
-        diffused, layer = hop_diffused_outputs(features, adjacency, depth, alpha)
-        outputs = {"input": features, "hop_diffused": diffused, "hop_diffused_layer": layer}
+        diffused, layer, power = hop_diffused_outputs(features, adjacency, depth, alpha)
+        outputs = {
+            "input": features,
+            "hop_diffused": diffused,
+            "hop_diffused_layer": layer,
+            "attention_power": power,
+        }
         outputs.update({kind: stacks[kind][depth - 1] for kind in ("gat", "gcn")})
         energies = {name: float(dirichlet_energy(value, adjacency)) for name, value in outputs.items()}
         rows.append(EnergyRow(nodes, mean_degree, seed, depth, energies))
