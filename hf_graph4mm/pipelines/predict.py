@@ -89,26 +89,42 @@ def graph_input(row: dict, shared_graph=None) -> dict:
     return {"graph": graph, "target": int(target), "prompt": row.get("prompt")}
 
 
-def sentiment_input(row: dict) -> dict:
+def sentiment_input(row: dict, config=None) -> dict:
+    """A sentiment row -> the pipeline's input, cut to ``*_lengths``; with the model's ``config``, each sequence
+    is checked here as the collator checks it, so an error names the row's id and the field."""
+    from ..processing.sentiment import check_sequence
+
     item = {}
+    where = f"row {row.get('id', '?')!r}"
     for modality in ("text", "audio", "vision"):
         value = row.get(modality, row.get(f"{modality}_features"))
         if value is None:
-            raise ValueError(
-                f"row {row.get('id', '?')!r} has no {modality!r} (or {modality}_features) column"
-            )
+            raise ValueError(f"{where} has no {modality!r} (or {modality}_features) column")
         length = row.get(f"{modality}_lengths", row.get(f"{modality}_length"))
-        if length is not None and not isinstance(value, str):
+        if isinstance(value, str):
+            item[modality] = value
+            continue
+        if config is not None and not (modality == "text" and getattr(config, "text_encoder_config", None)):
+            value = check_sequence(
+                value,
+                where=where,
+                field=f"{modality}_features",
+                dim=getattr(config, f"{modality}_dim", None),
+                min_length=getattr(config, f"{modality}_kernel_size", 1),
+                length=length,
+            )
+        elif length is not None:
             value = value[: int(length)]
         item[modality] = value
     return item
 
 
-def to_pipeline_input(task: str, shared_graph=None) -> Callable[[dict], dict]:
-    """The row -> pipeline input mapping of ``task`` (graph rows without a graph use ``shared_graph``)."""
+def to_pipeline_input(task: str, shared_graph=None, config=None) -> Callable[[dict], dict]:
+    """The row -> pipeline input mapping of ``task`` (graph rows without a graph use ``shared_graph``; sentiment
+    rows are checked against the model's ``config`` when given)."""
     if task in GRAPH_TASKS:
         return lambda row: graph_input(row, shared_graph)
-    return sentiment_input
+    return lambda row: sentiment_input(row, config)
 
 
 # ---------------------------------------------------------------- the loop
@@ -278,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         predictor,
         rows,
         args.output,
-        to_pipeline_input(task, shared_graph),
+        to_pipeline_input(task, shared_graph, pipe.model.config),
         args.batch_size,
         args.id_column,
         total,

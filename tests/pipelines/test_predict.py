@@ -161,3 +161,36 @@ def test_rows_are_read_lazily_one_batch_ahead_at_most(tmp_path):
     )
     assert written == 10
     assert read_jsonl(tmp_path / "out.jsonl") == [{"id": i, "double": 2 * i} for i in range(10)]
+
+
+def test_a_bad_sentiment_row_is_named_by_its_id_and_field(sentiment_case, tmp_path):
+    import datasets
+    import numpy as np
+
+    folder, _ = sentiment_case
+    rows = [json.loads(line) for line in (folder / "data.jsonl").read_text().splitlines()]
+    rows[3]["audio"][1][0] = float("nan")
+    datasets.Dataset.from_list(rows).to_parquet(tmp_path / "bad.parquet")
+    argv = [
+        "--model",
+        str(folder / "model"),
+        "--dataset",
+        str(tmp_path / "bad.parquet"),
+        "--output",
+        str(tmp_path / "p.jsonl"),
+    ]
+    with pytest.raises(
+        ValueError, match=r"row 'u3': audio_features holds NaN or infinite values \(first at step 1\)"
+    ):
+        predict.main(argv)
+    rows[3]["audio"][1][0] = 0.0
+    rows[5]["vision"] = np.zeros(
+        (1, len(rows[5]["vision"][0]))
+    ).tolist()  # the tiny model's vision kernel is 3
+    datasets.Dataset.from_list(rows).to_parquet(tmp_path / "short.parquet")
+    argv[3] = str(tmp_path / "short.parquet")
+    with pytest.raises(
+        ValueError,
+        match=r"row 'u5': vision_features has 1 time steps, fewer than the model's conv kernel \(3\)",
+    ):
+        predict.main(argv)
