@@ -202,6 +202,36 @@ def test_linked_colour_answer_is_the_picture_linked_to_the_named_key_and_hops_ca
     assert len(answers) == 4 and min(answers.values()) > 20
 
 
+def test_linked_colour_reaches_the_model_with_each_picture_linked_to_its_key():
+    """The processed image subgraph (what the structure modules see) keeps the key-to-picture edges."""
+    from hf_graph4mm.processing import Graph4MMProcessor
+    from hf_graph4mm.processing.graph import image_cache_key
+    from hf_graph4mm.testing import build_tiny_image_processor, build_tiny_tokenizer
+
+    max_images, max_texts = MAX_NODES["linked_colour"]
+    processor = Graph4MMProcessor(
+        image_processor=build_tiny_image_processor(),
+        tokenizer=build_tiny_tokenizer(),
+        num_query_tokens=max_images,
+        max_text_nodes=max_texts,
+        max_image_nodes=max_images,
+        max_length=256,
+    )
+    for example in generate_examples("linked_colour", 10, seed=5):
+        graph = example.graph
+        processed = processor.process_example(graph, example.target, None, example.answer, load_images=False)
+        image_of_key = {image_cache_key(image): image for image in graph.images if image is not None}
+        (evidence,) = example.evidence
+        slot = processed["image_keys"].index(image_cache_key(graph.images[evidence]))
+        adjacency = processed["image_adjacency"]
+        (key_slot,) = [other for other in np.flatnonzero(adjacency[slot]) if other != slot]
+        assert (
+            key_shape(image_of_key[processed["image_keys"][key_slot]])
+            == graph.texts[example.target].split()[-1]
+        )
+        assert processed["image_hops"][slot] == 2 and processed["image_hops"][key_slot] == 1
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="unknown synthetic task 'nope'"):
         generate_examples("nope", 1, seed=0)
