@@ -132,3 +132,10 @@ def test_a_shared_graph_too_big_to_embed_says_what_to_do(tmp_path, monkeypatch):
         files.nodes, files.edges, tmp_path / "paths", files.images_dir, embed_images=False
     )
     assert kept.graph.images[0] == str((files.images_dir / "img0.png").resolve())
+
+
+def test_arrow_format_keeps_the_shared_graph_beside_the_rows(tmp_path):
+    built = build_graph_dataset(_nodes_with_splits(), shop_edges(), tmp_path / "out", format="arrow")
+    assert (tmp_path / "out" / "dataset_dict.json").is_file() and (tmp_path / "out" / "graph").is_dir()
+    examples, graph = load_graph_dataset(tmp_path / "out")
+    assert examples["test"]["node_index"] == [4, 7] and graph.to_dict() == built.graph.to_dict()
