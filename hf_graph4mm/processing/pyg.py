@@ -187,6 +187,11 @@ def _from_hetero(data, texts, images, labels, label_names, directed, name, graph
         node_texts, node_images, ids, node_labels = _read_nodes(
             store, count, where, texts, images, labels, label_names
         )
+        if node_texts is None and node_images is None and count:
+            raise ValueError(
+                f"{where} has no node text or image attribute (looked for {TEXT_ATTRIBUTES + IMAGE_ATTRIBUTES}): "
+                "every Graph4MM node needs a text or an image"
+            )
         all_texts += node_texts if node_texts is not None else [None] * count
         all_images += node_images if node_images is not None else [None] * count
         all_ids += ids if ids is not None else [f"{node_type}/{i}" for i in range(count)]

@@ -69,3 +69,13 @@ def test_bad_pyg_inputs_are_named():
         MultimodalGraph.from_pyg(Data(num_nodes=2, text=["a", "b"], y=torch.tensor([0.5, 1.0])))
     with pytest.raises(ValueError, match="data has no attribute 'caption'"):
         MultimodalGraph.from_pyg(Data(num_nodes=1, text=["a"]), texts="caption")
+
+
+def test_a_hetero_node_type_without_text_or_image_is_named():
+    data = HeteroData()
+    data["product"].text = ["boots"]
+    data["product"].num_nodes = 1
+    data["user"].x = torch.zeros(2, 3)
+    data["user"].num_nodes = 2
+    with pytest.raises(ValueError, match=r"data\['user'\] has no node text or image attribute"):
+        MultimodalGraph.from_pyg(data)
