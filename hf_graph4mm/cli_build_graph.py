@@ -48,6 +48,19 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--node-columns",
+        default=None,
+        metavar="ROLE=NAME,...",
+        help="your nodes table's column names, e.g. id=asin,text=title,image=photo,label=category "
+        "(roles: id, text, image, label, target_text, split)",
+    )
+    parser.add_argument(
+        "--edge-columns",
+        default=None,
+        metavar="ROLE=NAME,...",
+        help="your edges table's column names, e.g. source=src,target=dst,type=relation",
+    )
+    parser.add_argument(
         "--prompt", default=None, help="instruction stored in every row (train, evaluate and predict use it)"
     )
     parser.add_argument("--name", default=None, help="graph name (default: the output folder's name)")
@@ -61,10 +74,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser().parse_args(argv)
 
 
+def _columns(text: str | None, roles: tuple[str, ...], flag: str) -> dict[str, str]:
+    """``"id=asin,text=title"`` -> ``{"id": "asin", "text": "title"}``; unknown roles are named."""
+    if not text:
+        return {}
+    mapping = {}
+    for part in text.split(","):
+        role, _, name = part.partition("=")
+        role, name = role.strip(), name.strip()
+        if role not in roles or not name:
+            raise SystemExit(f"{flag} {text!r}: expected ROLE=NAME pairs with ROLE one of {', '.join(roles)}")
+        mapping[role] = name
+    return mapping
+
+
 def main(argv: list[str]) -> int:
-    from .data.user_graph import build_graph_dataset
+    from .data.user_graph import EdgeColumns, NodeColumns, build_graph_dataset
 
     args = parse_args(argv)
+    node_roles = ("id", "text", "image", "label", "target_text", "split")
+    node_columns = NodeColumns(**_columns(args.node_columns, node_roles, "--node-columns"))
+    edge_columns = EdgeColumns(**_columns(args.edge_columns, ("source", "target", "type"), "--edge-columns"))
     verbalizers = None
     if args.verbalizers is not None:
         try:
@@ -85,6 +115,8 @@ def main(argv: list[str]) -> int:
         string_ids=args.string_ids,
         directed=args.directed,
         name=args.name,
+        node_columns=node_columns,
+        edge_columns=edge_columns,
         label_names=[n.strip() for n in args.label_names.split(",")] if args.label_names else None,
         verbalizers=verbalizers,
         verbalizer_template=args.verbalizer_template,
