@@ -120,7 +120,8 @@ class Graph4MMCollator:
         padding_side: "right" for training, "left" for batched generation.
         with_labels: use ``target_text`` as the answer to train on (False at inference).
         prompt: the instruction for rows without a ``prompt`` column.
-        graph: the graph shared by rows without a ``graph`` column.
+        graph: the graph shared by rows without a ``graph`` column (a ``MultimodalGraph`` or its
+            ``to_dict()``, converted once).
         vision_cache: ``{image key: [vision_width] tensor}`` of precomputed (frozen) vision
             encoder outputs, with a ``width`` attribute; batches then carry ``image_embeds
             [B, Np, vision_width]`` instead of ``pixel_values`` and images are never decoded.
@@ -145,6 +146,10 @@ class Graph4MMCollator:
     ):
         if model is not None:
             processor.check_model(model)
+        if isinstance(graph, dict):  # a graph dict (e.g. a `graph` config row): built once, not per example
+            from .graph import MultimodalGraph
+
+            graph = MultimodalGraph.from_dict(graph)
         self.processor = processor
         self.padding_side = padding_side
         self.with_labels = with_labels

@@ -45,3 +45,14 @@ def test_rows_stripped_by_trainer_name_remove_unused_columns():
     _, processor = tiny_graph4mm()
     with pytest.raises(ValueError, match=r"only the columns \['label'\].*remove_unused_columns=False"):
         Graph4MMCollator(processor)([{"label": 1}, {"label": 0}])
+
+
+def test_a_shared_graph_given_as_a_dict_is_built_once():
+    from hf_graph4mm.processing import MultimodalGraph
+
+    _, processor = tiny_graph4mm()
+    graph = MultimodalGraph(texts=["a", "b", "c"], edges=[(0, 1), (1, 2)])
+    collator = Graph4MMCollator(processor, graph=graph.to_dict())
+    assert isinstance(collator.graph, MultimodalGraph) and collator.graph.to_dict() == graph.to_dict()
+    batch = collator([{"target_node": 2, "target_text": "x"}])
+    assert batch["text_node_mask"].tolist() == [[True, True, True]]  # node 2 and its 1- and 2-hop neighbours
