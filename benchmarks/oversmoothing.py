@@ -47,6 +47,34 @@ def table(rows, depths) -> str:
     return "\n".join(lines)
 
 
+def summary_table(groups, depths) -> str:
+    """One row per (size, density, k in ``depths``): each method's mean energy, as a share of the input's."""
+    from hf_graph4mm.modeling.graph4mm.oversmoothing import METHODS
+
+    shown = [method for method in METHODS if method != "input"]
+    header = [
+        "N",
+        "mean degree",
+        "k",
+        "input X",
+        *(LABELS[m] + " / input" for m in shown),
+        "seeds calA X > GAT",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (nodes, degree), rows in groups.items():
+        for depth in depths:
+            found = [row for row in rows if row.depth == depth]
+            inputs = np.array([row.energies["input"] for row in found])
+            cells = [str(nodes), f"{degree:g}", str(depth), f"{inputs.mean():.2f}"]
+            for method in shown:
+                ratios = np.array([row.energies[method] for row in found]) / inputs
+                cells.append(f"{ratios.mean():.2g} ± {ratios.std(ddof=1):.1g}")
+            wins = sum(row.energies["hop_diffused"] > row.energies["gat"] for row in found)
+            cells.append(f"{wins}/{len(found)}")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot(groups, depths, path) -> Path:
     """A panel per (size, density): mean energy against k, band = min..max over seeds, log scale."""
     import matplotlib
@@ -95,6 +123,7 @@ def main(argv=None) -> int:
     parser.add_argument("--alpha", type=float, default=0.1, help="Hop-Diffused teleport weight")
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--plot", default=None, help="write the energy-vs-k plot (PNG) here")
+    parser.add_argument("--summary_depths", default="2,4,8", help="k values of the closing summary table")
     args = parser.parse_args(argv)
 
     import torch
@@ -115,6 +144,9 @@ def main(argv=None) -> int:
                 f"\nN = {nodes}, mean degree {degree:g}, {args.seeds} seeds, alpha {args.alpha:g}, width {args.width}\n"
             )
             print(table(rows, depths))
+    summary_depths = [int(k) for k in args.summary_depths.split(",") if k]
+    print("\nSummary: mean over seeds of each method's energy divided by the input's (± sample std)\n")
+    print(summary_table(groups, summary_depths))
     print(f"\n{time.perf_counter() - started:.0f} s, 1 thread")
     if args.plot:
         print("plot:", plot(groups, depths, args.plot))
