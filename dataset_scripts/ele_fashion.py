@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hf_graph4mm.data.ele_fashion import load_ele_fashion, load_ele_fashion_graph_dataset
 from hf_graph4mm.hub.dataset_folder import push_dataset_folder, write_dataset_card
+from hf_graph4mm.training.command_line import parse_with
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "ele_fashion.md"
 
@@ -39,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--private", action="store_true", help="create the Hub repo as private")
     parser.add_argument("--num-proc", type=int, default=None)
     parser.add_argument("--cache-dir", type=Path, default=None, help="datasets cache for the Arrow build")
-    return parser.parse_args(argv)
+    return parse_with(parser, sys.argv[1:] if argv is None else argv)  # --raw-dir or --raw_dir
 
 
 def _read_label_names(path: Path | None) -> list[str] | None:

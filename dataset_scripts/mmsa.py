@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hf_graph4mm.data.mmsa import TEXT_INPUTS, load_mmsa
 from hf_graph4mm.hub.dataset_folder import push_dataset_folder, write_dataset_card
+from hf_graph4mm.training.command_line import parse_with
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "mmsa.md"
 PRETTY_NAMES = {"mosi": "CMU-MOSI", "mosei": "CMU-MOSEI", "sims": "CH-SIMS"}
@@ -36,7 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--private", action="store_true", help="create the Hub repo as private")
     parser.add_argument("--num-proc", type=int, default=None)
     parser.add_argument("--cache-dir", type=Path, default=None, help="datasets cache for the Arrow build")
-    return parser.parse_args(argv)
+    return parse_with(parser, sys.argv[1:] if argv is None else argv)  # --raw-dir or --raw_dir
 
 
 def find_pickle(raw_dir: Path, name: str | None) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hf_graph4mm.data.sentiment import load_sentiment_features, save_sentiment_dataset
 from hf_graph4mm.hub.dataset_folder import push_dataset_folder, write_dataset_card
+from hf_graph4mm.training.command_line import parse_with
 
 CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "sentiment_features.md"
 
@@ -30,7 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--name", default="Sentiment features", help="the card's title")
     parser.add_argument("--push-to-hub", metavar="REPO_ID", default=None)
     parser.add_argument("--private", action="store_true", help="create the Hub repo as private")
-    return parser.parse_args(argv)
+    return parse_with(parser, sys.argv[1:] if argv is None else argv)  # --raw-dir or --raw_dir
 
 
 def main(argv: list[str] | None = None) -> int:

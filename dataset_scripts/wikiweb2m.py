@@ -20,6 +20,7 @@ import sys
 from hf_graph4mm.data.wikiweb2m import load_wikiweb2m, wikiweb2m_image_jobs
 from hf_graph4mm.data.wikiweb2m.download import DEFAULT_USER_AGENT, download_images
 from hf_graph4mm.hub.dataset_folder import write_dataset_card
+from hf_graph4mm.training.command_line import spelled_as
 
 CARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cards", "wikiweb2m.md")
 COMMANDS = ("build", "download-images")
@@ -125,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
         argv.insert(0, "build")  # build is the default command
-    args = parser().parse_args(argv)
+    main_parser = parser()
+    commands = next(a for a in main_parser._actions if isinstance(a, argparse._SubParsersAction))
+    if argv[0] in commands.choices:  # --raw-dir or --raw_dir
+        argv = [argv[0], *spelled_as(commands.choices[argv[0]], argv[1:])]
+    args = main_parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "build":
         build(args)

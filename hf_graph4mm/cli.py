@@ -121,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["train", "--help"]  # the full HfArgumentParser help, TrainingArguments included
     args = _top_level_parser().parse_args(argv[:1])
     handler, _ = COMMANDS[args.command]
+    if args.command == "build-graph":  # its parser spells flags with dashes: accept underscores too
+        from . import cli_build_graph
+        from .training.command_line import spelled_as
+
+        argv = [argv[0], *spelled_as(cli_build_graph.parser(), argv[1:])]
     try:
         return int(handler(argv[1:]) or 0)
     except KeyboardInterrupt:

@@ -289,3 +289,29 @@ def test_a_missing_data_folder_is_named_before_any_backbone_is_looked_up(monkeyp
         cli.main(["train", *config])  # the config's own folder, not downloaded yet
     with pytest.raises(ValueError, match="needs --raw_dir"):
         cli.main(["train", "--model_family", "gsit", "--dataset", "mmsa", "--output_dir", "o"])
+
+
+def test_dataset_scripts_and_build_graph_accept_either_spelling(monkeypatch):
+    import argparse
+    import runpy
+
+    from hf_graph4mm import cli_build_graph
+    from hf_graph4mm.training.command_line import spelled_as
+
+    scripts = REPO_ROOT / "dataset_scripts"
+    for name in ("mmsa", "ele_fashion", "sentiment_features"):
+        module = runpy.run_path(str(scripts / f"{name}.py"))
+        first = "--input" if name == "sentiment_features" else "--raw-dir"
+        dashed = module["parse_args"]([first, "x", "--output-dir", "out"])
+        plain = module["parse_args"](["--" + first[2:].replace("-", "_"), "x", "--output_dir", "out"])
+        assert dashed == plain and str(plain.output_dir) == "out"
+    wikiweb2m = runpy.run_path(str(scripts / "wikiweb2m.py"))["parser"]()
+    build = next(a for a in wikiweb2m._actions if isinstance(a, argparse._SubParsersAction)).choices["build"]
+    assert spelled_as(build, ["--raw_dir", "r", "--output_dir", "o", "--num_proc", "2"]) == [
+        "--raw-dir", "r", "--output-dir", "o", "--num-proc", "2",
+    ]  # fmt: skip
+    seen = {}
+    monkeypatch.setitem(cli.COMMANDS, "build-graph", (lambda argv: seen.setdefault("argv", argv) and 0, "b"))
+    cli.main(["build-graph", "--nodes", "n.csv", "--images_dir", "img", "--output", "out", "--string_ids"])
+    assert seen["argv"] == ["--nodes", "n.csv", "--images-dir", "img", "--output", "out", "--string-ids"]
+    assert cli_build_graph.parser().parse_args(seen["argv"]).images_dir == "img"

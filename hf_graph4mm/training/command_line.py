@@ -291,10 +291,25 @@ def predict_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def spelled_as(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``argv`` with each long flag in the spelling ``parser`` defines (``--images_dir`` becomes
+    ``--images-dir`` for a parser with dashes, ``--batch-size`` becomes ``--batch_size`` for one with
+    underscores); values and unknown flags are left alone."""
+    defined = {option for action in parser._actions for option in action.option_strings}
+    by_key = {option[2:].replace("-", "_"): option for option in defined if option.startswith("--")}
+    out = []
+    for item in argv:
+        if item.startswith("--") and len(item) > 2:
+            name, sep, value = item.partition("=")
+            if name not in defined and name[2:].replace("-", "_") in by_key:
+                item = by_key[name[2:].replace("-", "_")] + sep + value
+        out.append(item)
+    return out
+
+
 def parse_with(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """Parse with either flag spelling (``--batch-size`` or ``--batch_size``)."""
-    known = {action.dest for action in parser._actions}
-    return parser.parse_args(normalise_flags(list(argv), known))
+    return parser.parse_args(spelled_as(parser, list(argv)))
 
 
 def expand_config(argv: list[str]) -> tuple[list[str], str]:
