@@ -315,3 +315,28 @@ def test_dataset_scripts_and_build_graph_accept_either_spelling(monkeypatch):
     cli.main(["build-graph", "--nodes", "n.csv", "--images_dir", "img", "--output", "out", "--string_ids"])
     assert seen["argv"] == ["--nodes", "n.csv", "--images-dir", "img", "--output", "out", "--string-ids"]
     assert cli_build_graph.parser().parse_args(seen["argv"]).images_dir == "img"
+
+
+def test_samples_with_an_empty_modality_stop_training_unless_skipped(tmp_path, caplog):
+    import numpy as np
+
+    from hf_graph4mm.testing.sentiment_features import (
+        ragged_sentiment_rows,
+        split_rows,
+        write_sentiment_parquet,
+    )
+
+    rows = ragged_sentiment_rows(10, seed=8)
+    rows[2] = {**rows[2], "audio": np.zeros((0, rows[2]["audio"].shape[1]), dtype=np.float32)}
+    write_sentiment_parquet(tmp_path / "data", split_rows(rows, test_share=0.2))
+    argv = [
+        "train", "--model_family", "gsit", "--dataset", str(tmp_path / "data"), "--hidden_size", "16",
+        "--num_attention_heads", "2", "--num_layers", "1", "--max_steps", "2", "--per_device_train_batch_size", "8",
+        "--output_dir", str(tmp_path / "run"), "--report_to", "none", "--use_cpu", "true", "--save_strategy", "no",
+    ]  # fmt: skip
+    with pytest.raises(
+        ValueError, match=r"sample 'clip002' .*audio_features is empty.*--skip_empty_sequences true"
+    ):
+        cli.main(argv)
+    assert cli.main([*argv, "--skip_empty_sequences", "true"]) == 0
+    assert "train: dropped 1 samples with an empty modality" in caplog.text

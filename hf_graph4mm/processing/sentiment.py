@@ -81,9 +81,11 @@ def check_sequence(
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: {field} must be a [time, dim] array of numbers ({error})") from None
     shown_dim = dim if dim is not None else "dim"
+    if matrix.dim() == 1 and matrix.numel() == 0:  # an empty list: no steps (its width cannot show)
+        matrix = matrix.reshape(0, dim or 0)
     if matrix.dim() != 2:
         raise ValueError(f"{where}: {field} must be [time, {shown_dim}], got shape {list(matrix.shape)}")
-    if dim is not None and matrix.shape[1] != dim:
+    if dim is not None and matrix.shape[1] != dim and matrix.shape[0]:
         raise ValueError(
             f"{where}: {field} has {matrix.shape[1]} features per step; the model expects {dim} "
             f"([time, {dim}])"
@@ -98,7 +100,10 @@ def check_sequence(
         matrix = matrix[:length]
     steps = matrix.shape[0]
     if steps == 0:
-        raise ValueError(f"{where}: {field} is empty (0 time steps); every modality needs at least one step")
+        raise ValueError(
+            f"{where}: {field} is empty (0 time steps); every modality needs at least one step (drop the sample; "
+            "hf-graph4mm train does with --skip_empty_sequences true)"
+        )
     if steps < min_length:
         raise ValueError(
             f"{where}: {field} has {steps} time steps, fewer than the model's conv kernel ({min_length}) "

@@ -130,6 +130,13 @@ class DataArguments:
     cache_vision_features: bool = field(
         default=False, metadata={"help": "run the frozen vision encoder once per image and reuse its output"}
     )
+    skip_empty_sequences: bool = field(
+        default=False,
+        metadata={
+            "help": "GsiT: drop samples whose text, audio or vision has no real step (and say how many) instead "
+            "of stopping at the first one"
+        },
+    )
     eval_task: str = field(
         default="auto",
         metadata={

@@ -54,8 +54,35 @@ def load_gsit_dataset(data_args: DataArguments):
     keep = [c for c in columns if c in GSIT_INPUT_COLUMNS or c == "id"]
     if "text_features" in keep:  # precomputed BERT features: the token ids would ask for a text encoder
         keep = [c for c in keep if c not in ("input_ids", "attention_mask", "token_type_ids")]
-    dataset = dataset.select_columns(keep).with_format("numpy")
-    return limit_samples(dataset, data_args)
+    dataset = dataset.select_columns(keep)
+    if data_args.skip_empty_sequences:
+        dataset = drop_empty_sequences(dataset)
+    return limit_samples(dataset.with_format("numpy"), data_args)
+
+
+def drop_empty_sequences(dataset):
+    """Rows whose text, audio or vision has at least one real step (by ``*_lengths``, else the stored
+    sequence); logs how many each split lost."""
+    import logging
+
+    def has_steps(row) -> bool:
+        for modality in ("text", "audio", "vision"):
+            length = row.get(f"{modality}_lengths")
+            if length is None:
+                value = row.get(f"{modality}_features")
+                length = None if value is None else len(value)
+            if length is not None and int(length) == 0:
+                return False
+        return True
+
+    kept = dataset.filter(has_steps)
+    for split in dataset:
+        dropped = len(dataset[split]) - len(kept[split])
+        if dropped:
+            logging.getLogger(__name__).warning(
+                "%s: dropped %d samples with an empty modality", split, dropped
+            )
+    return kept
 
 
 def build_gsit_model(model_args: ModelArguments, train_split):
