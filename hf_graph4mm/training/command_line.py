@@ -168,6 +168,16 @@ MODEL_GROUPS = {
 }  # fmt: skip
 
 
+def _wrapped(flag: str, text: str, column: int = 40, width: int = 110) -> str:
+    """``flag`` then its help from ``column`` on, wrapped at ``width`` (a long flag puts the help below it)."""
+    import textwrap
+
+    if not text:
+        return flag
+    first = f"{flag:<{column}}" if len(flag) < column else flag + "\n" + " " * column
+    return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=" " * column)
+
+
 def train_help() -> str:
     """``hf-graph4mm train --help``: our flags grouped, then TrainingArguments summarised with a pointer."""
     lines = [
@@ -190,9 +200,9 @@ def train_help() -> str:
         lines += ["", f"{title}:"]
         for field in members:
             flag = f"  --{field.name} {_field_type(field)}"
-            lines.append(f"{flag:<44} {_field_help(field)}".rstrip())
+            lines.append(_wrapped(flag, _field_help(field)))
     lines += ["", "training (transformers.TrainingArguments; every one of its flags is accepted), most used:"]
-    lines += [f"  {flag:<42} {text}" for flag, text in TRAINING_ARGUMENTS_SUMMARY]
+    lines += [_wrapped(f"  {flag}", text) for flag, text in TRAINING_ARGUMENTS_SUMMARY]
     lines += [
         "",
         "All TrainingArguments flags: `hf-graph4mm train --help-all`, or",
