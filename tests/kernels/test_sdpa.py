@@ -57,7 +57,10 @@ def test_interlaced_sdpa_with_dropout_on_cpu_runs_explicit_blocks_on_each_pairs_
     assert segment_pair_path(torch.device("cuda"), 0.0, grad=True) == "sdpa"
     assert segment_pair_path(torch.device("cuda"), 0.1) == "sdpa"
     blocks, fused = [], []
-    original_block, original_sdpa = interlaced_sdpa_module.dropped_attention, torch.nn.functional.scaled_dot_product_attention
+    original_block, original_sdpa = (
+        interlaced_sdpa_module.dropped_attention,
+        torch.nn.functional.scaled_dot_product_attention,
+    )
 
     def block_spy(query, key, *args, **kwargs):
         blocks.append((query.shape[-2], key.shape[-2]))
@@ -70,7 +73,9 @@ def test_interlaced_sdpa_with_dropout_on_cpu_runs_explicit_blocks_on_each_pairs_
     monkeypatch.setattr(interlaced_sdpa_module, "dropped_attention", block_spy)
     monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", sdpa_spy)
     generator = torch.Generator().manual_seed(0)
-    query, key, value = (torch.randn(2, 2, 6 + 4 + 7, 8, dtype=torch.float64, generator=generator) for _ in range(3))
+    query, key, value = (
+        torch.randn(2, 2, 6 + 4 + 7, 8, dtype=torch.float64, generator=generator) for _ in range(3)
+    )
     mask = torch.rand(2, 17, generator=generator) > 0.3
     mask[:, [0, 6, 10]] = True
     lengths = (6, 4, 7)
@@ -114,8 +119,14 @@ def test_a_query_subset_gives_those_rows_of_the_full_result(implementation, patt
     query_lengths = (1, 2, 1)  # position 4 (segment 0), 5 and 7 (segment 1), 18 (segment 2)
     with torch.no_grad():  # flex_attention runs on CPU without gradients
         got = interlaced_attention(
-            query[:, :, picked], key, value, lengths, pattern, mask,
-            implementation=implementation, query_segment_lengths=query_lengths,
+            query[:, :, picked],
+            key,
+            value,
+            lengths,
+            pattern,
+            mask,
+            implementation=implementation,
+            query_segment_lengths=query_lengths,
         )
     torch.testing.assert_close(got, full[:, :, picked], rtol=1e-10, atol=1e-10)
 
@@ -125,7 +136,9 @@ def test_query_segment_lengths_are_checked():
     with pytest.raises(ValueError, match="one length >= 0 for each of the 3 segments"):
         interlaced_attention(query[:, :, :2], query, query, (3, 4, 2), "self", query_segment_lengths=(1, 1))
     with pytest.raises(ValueError, match=r"does not equal the sum 3 / 9"):
-        interlaced_attention(query[:, :, :2], query, query, (3, 4, 2), "self", query_segment_lengths=(1, 1, 1))
+        interlaced_attention(
+            query[:, :, :2], query, query, (3, 4, 2), "self", query_segment_lengths=(1, 1, 1)
+        )
 
 
 def _operator_inputs(batch, heads, nodes, head_dim, generator):
@@ -135,9 +148,7 @@ def _operator_inputs(batch, heads, nodes, head_dim, generator):
     states = torch.randn(batch, nodes, heads * head_dim, dtype=torch.float64, generator=generator)
     fused.requires_grad_()
     states.requires_grad_()
-    query, key = (
-        part.view(batch, nodes, heads, head_dim).transpose(1, 2) for part in fused.chunk(2, dim=-1)
-    )
+    query, key = (part.view(batch, nodes, heads, head_dim).transpose(1, 2) for part in fused.chunk(2, dim=-1))
     value = states.view(batch, nodes, heads, head_dim).transpose(1, 2)
     return fused, states, query, key, value
 
@@ -156,15 +167,21 @@ def test_hop_diffused_sdpa_paths_on_strided_heads_match_eager(graph, num_steps, 
     assert sdpa_path(nodes, head_dim) == path
     adjacency = torch.ones(batch, nodes, nodes, dtype=torch.bool)
     if graph != "complete":
-        adjacency = (torch.rand(batch, nodes, nodes, generator=generator) < 0.4) | torch.eye(nodes, dtype=torch.bool)
+        adjacency = (torch.rand(batch, nodes, nodes, generator=generator) < 0.4) | torch.eye(
+            nodes, dtype=torch.bool
+        )
     if graph == "padded":
         adjacency[1, -2:, :] = False
         adjacency[1, :, -2:] = False
     grad_output = torch.randn(batch, heads, nodes, head_dim, dtype=torch.float64, generator=generator)
     results = {}
     for name in ("eager", "sdpa"):
-        fused, states, query, key, value = _operator_inputs(batch, heads, nodes, head_dim, torch.Generator().manual_seed(4))
-        output = hop_diffused_attention(query, key, value, adjacency, 0.15, num_steps, implementation=name, scaling=0.3)
+        fused, states, query, key, value = _operator_inputs(
+            batch, heads, nodes, head_dim, torch.Generator().manual_seed(4)
+        )
+        output = hop_diffused_attention(
+            query, key, value, adjacency, 0.15, num_steps, implementation=name, scaling=0.3
+        )
         grads = torch.autograd.grad(output, (fused, states), grad_output, materialize_grads=True)
         results[name] = (output, *grads)
     for actual, expected in zip(results["sdpa"], results["eager"]):
@@ -184,14 +201,18 @@ def test_hop_diffused_function_gradcheck_and_value_only_gradients(form):
     adjacency = (torch.rand(2, 5, 5, generator=generator) < 0.5) | torch.eye(5, dtype=torch.bool)
     adjacency[0, 3] = False
     query, key, value = (
-        torch.randn(2, 2, 5, 6, dtype=torch.float64, generator=generator, requires_grad=True) for _ in range(3)
+        torch.randn(2, 2, 5, 6, dtype=torch.float64, generator=generator, requires_grad=True)
+        for _ in range(3)
     )
     weights = diffusion_weights(0.3, 3)
     assert torch.autograd.gradcheck(
-        lambda q, k, v: diffused_attention(q, k, v, adjacency, adjacency.any(-1), weights, 0.5, form), (query, key, value)
+        lambda q, k, v: diffused_attention(q, k, v, adjacency, adjacency.any(-1), weights, 0.5, form),
+        (query, key, value),
     )
     query_frozen, key_frozen = query.detach(), key.detach()
-    output = diffused_attention(query_frozen, key_frozen, value, adjacency, adjacency.any(-1), weights, 0.5, form)
+    output = diffused_attention(
+        query_frozen, key_frozen, value, adjacency, adjacency.any(-1), weights, 0.5, form
+    )
     expected = hop_diffused_attention_eager(query_frozen, key_frozen, value, adjacency, 0.3, 3, 0.5)
     torch.testing.assert_close(output, expected, rtol=1e-12, atol=1e-12)
     grad_output = torch.randn(output.shape, dtype=torch.float64, generator=generator)
@@ -238,14 +259,28 @@ def test_the_rows_variant_equals_eager_on_the_real_rows(pattern):
 
 
 def test_the_rows_variant_is_taken_only_where_it_saves_scores():
-    from hf_graph4mm.kernels.interlaced.sdpa import rows_path_applies
+    from hf_graph4mm.kernels.interlaced.sdpa import ROWS_MIN_SAVING, rows_path_applies
 
     forward = (1, 2, 0)
     short = [[50] * 4, [100, 10, 10, 10], [100, 10, 10, 10]]
     layout = InterlacedLayout.from_lengths((50, 100, 100), torch.tensor(short), short)
-    assert rows_path_applies(layout, forward, torch.device("cpu"))
-    assert not rows_path_applies(layout, forward, torch.device("meta"))  # CPU only
+    with torch.no_grad():
+        assert rows_path_applies(layout, forward, torch.device("cpu"))
+        assert not rows_path_applies(layout, forward, torch.device("meta"))  # CPU only
+    # padded / real scores under the forward pattern, counted by hand: 0.3% padding in one vision sample
     full = [[50] * 4, [100, 100, 100, 90], [100, 100, 100, 100]]
     full_layout = InterlacedLayout.from_lengths((50, 100, 100), torch.tensor(full), full)
-    assert not rows_path_applies(full_layout, forward, torch.device("cpu"))
-    assert InterlacedLayout.from_lengths((50, 100, 100), torch.tensor(short)).blocks is None  # no host lengths
+    padded = 4 * (50 * 100 + 100 * 100 + 100 * 50)
+    real = 3 * (50 * 100 + 100 * 100 + 100 * 50) + (50 * 90 + 90 * 100 + 100 * 50)
+    assert full_layout.score_entries(forward) == (padded, real)
+    assert 1.0 < padded / real < ROWS_MIN_SAVING["inference"]
+    with torch.no_grad():  # inference: too little padding to pay for the per-sample blocks
+        assert not rows_path_applies(full_layout, forward, torch.device("cpu"))
+    assert rows_path_applies(full_layout, forward, torch.device("cpu"))  # training: any padding
+    none = [[50] * 4, [100] * 4, [100] * 4]
+    assert not rows_path_applies(
+        InterlacedLayout.from_lengths((50, 100, 100), torch.tensor(none), none), forward, torch.device("cpu")
+    )
+    assert (
+        InterlacedLayout.from_lengths((50, 100, 100), torch.tensor(short)).blocks is None
+    )  # no host lengths
