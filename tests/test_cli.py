@@ -340,3 +340,33 @@ def test_samples_with_an_empty_modality_stop_training_unless_skipped(tmp_path, c
         cli.main(argv)
     assert cli.main([*argv, "--skip_empty_sequences", "true"]) == 0
     assert "train: dropped 1 samples with an empty modality" in caplog.text
+
+
+def test_evaluate_with_its_defaults_generates_as_train_and_the_demo_did(tmp_path, monkeypatch):
+    """As the demo: train a tiny Graph4MM on the bundled sample with the default generation length, then
+    `evaluate --model DIR` with no other flag: both generate the same test split with the same settings."""
+    from hf_graph4mm.training import graph4mm_task
+
+    calls = []
+    real = graph4mm_task.generate_texts
+
+    def recording(model, processor, rows, prompt, **kwargs):
+        texts = real(model, processor, rows, prompt, **kwargs)
+        calls.append({"rows": len(list(rows)), "prompt": prompt, **kwargs, "texts": texts})
+        return texts
+
+    monkeypatch.setattr(graph4mm_task, "generate_texts", recording)
+    output = tmp_path / "graph4mm"
+    argv = [
+        "train", "--max_train_samples", "2", "--max_steps", "1", "--per_device_train_batch_size", "2",
+        "--max_length", "192", "--max_target_length", "16", "--max_node_tokens", "16", "--output_dir", str(output),
+        "--report_to", "none", "--use_cpu", "true", "--save_strategy", "no",
+    ]  # fmt: skip
+    assert cli.main(argv) == 0
+    assert cli.main(["evaluate", "--model", str(output)]) == 0
+    trained, evaluated = calls
+    assert trained["max_new_tokens"] == evaluated["max_new_tokens"] == EVAL_MAX_NEW_TOKENS == 32
+    assert trained == evaluated  # same rows, prompt, settings and so the same texts
+    assert json.loads((output / "test_metrics.json").read_text()) == json.loads(
+        (output / "eval_metrics.json").read_text()
+    )
