@@ -370,3 +370,40 @@ def test_evaluate_with_its_defaults_generates_as_train_and_the_demo_did(tmp_path
     assert json.loads((output / "test_metrics.json").read_text()) == json.loads(
         (output / "eval_metrics.json").read_text()
     )
+
+
+def test_gsit_trains_evaluates_and_predicts_on_an_arrow_save_to_disk_folder(tmp_path):
+    from hf_graph4mm.data.sentiment import sentiment_dataset
+    from hf_graph4mm.testing.sentiment_features import ragged_sentiment_rows, split_rows
+
+    sentiment_dataset(split_rows(ragged_sentiment_rows(10, seed=9), test_share=0.3)).save_to_disk(
+        str(tmp_path / "arrow")
+    )
+    output = tmp_path / "run"
+    argv = [
+        "train", "--model_family", "gsit", "--dataset", str(tmp_path / "arrow"), "--hidden_size", "16",
+        "--num_attention_heads", "2", "--num_layers", "1", "--max_steps", "1", "--output_dir", str(output),
+        "--report_to", "none", "--use_cpu", "true", "--save_strategy", "no",
+    ]  # fmt: skip
+    assert cli.main(argv) == 0
+    assert cli.main(["evaluate", "--model", str(output), "--dataset", str(tmp_path / "arrow")]) == 0
+    trained = json.loads((output / "test_metrics.json").read_text())
+    assert json.loads((output / "eval_metrics.json").read_text())["mae"] == pytest.approx(
+        trained["test_mae"], abs=1e-5
+    )
+    predictions = tmp_path / "p.jsonl"
+    assert (
+        cli.main(
+            [
+                "predict",
+                "--model",
+                str(output),
+                "--dataset",
+                str(tmp_path / "arrow"),
+                "--output",
+                str(predictions),
+            ]
+        )
+        == 0
+    )
+    assert len(predictions.read_text().splitlines()) == 3
