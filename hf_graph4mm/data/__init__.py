@@ -3,6 +3,10 @@
 Each of :mod:`.wikiweb2m`, :mod:`.ele_fashion` and :mod:`.mmsa` holds its release's readers, their
 up-front checks and a ``datasets`` builder (``builder.py``); :mod:`.features` is the graph column type
 they share. Small files in these release formats: :mod:`hf_graph4mm.testing.samples`.
+
+Users' own data: :mod:`.sentiment` (ragged sentiment features) and :mod:`.user_graph` (node and edge tables,
+PyG). :mod:`.layouts` is the one loader of ``hf-graph4mm train`` / ``evaluate`` / ``predict`` (every layout
+above and the scripts' outputs); :mod:`.references` tells a local path from a Hub id before any download.
 """
 
 from ._testing_exports import testing_exports
