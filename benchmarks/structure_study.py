@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--plots", default=None, help="folder for structure_loss_curves.png / structure_kalpha.png"
     )
+    parser.add_argument("--plot_tag", default="", help="appended to the plots' file names (e.g. _long)")
     parser.add_argument(
         "--from_json",
         default=None,
@@ -121,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(args.plots)
         if "positions" in parts:
             print(
-                "loss curves:", loss_curves_png(runs, variants, tasks, folder / "structure_loss_curves.png")
+                "loss curves:",
+                loss_curves_png(runs, variants, tasks, folder / f"structure_loss_curves{args.plot_tag}.png"),
             )
         if "kalpha" in parts:
-            print("K x alpha:", kalpha_png(runs, tasks, folder / "structure_kalpha.png"))
+            print("K x alpha:", kalpha_png(runs, tasks, folder / f"structure_kalpha{args.plot_tag}.png"))
     if args.json:
         Path(args.json).write_text(
             json.dumps({"budget": vars(budget), "wall_s": wall, "runs": [asdict(run) for run in runs]})
@@ -169,13 +171,16 @@ def report_saved(args) -> int:
         folder = Path(args.plots)
         if "positions" in parts:
             print(
-                "loss curves:", loss_curves_png(runs, variants, tasks, folder / "structure_loss_curves.png")
+                "loss curves:",
+                loss_curves_png(runs, variants, tasks, folder / f"structure_loss_curves{args.plot_tag}.png"),
             )
         if "kalpha" in parts:
             kalpha_tasks = [
                 task for task in tasks if any(run.name.startswith("K") and run.task == task for run in runs)
             ]
-            print("K x alpha:", kalpha_png(runs, kalpha_tasks, folder / "structure_kalpha.png"))
+            print(
+                "K x alpha:", kalpha_png(runs, kalpha_tasks, folder / f"structure_kalpha{args.plot_tag}.png")
+            )
     return 0
 
 
