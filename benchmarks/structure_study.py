@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--plots", default=None, help="folder for structure_loss_curves.png / structure_kalpha.png"
     )
+    parser.add_argument(
+        "--reference", default="hop_diffused", help="the variant each row is paired-tested against"
+    )
     parser.add_argument("--plot_tag", default="", help="appended to the plots' file names (e.g. _long)")
     parser.add_argument(
         "--from_json",
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{task}: accuracy, both slot orders ({len(seeds)} seeds; * = BFS-trained model, shuffled test)\n"
             )
-            print(study.positions_table(runs, task, variants) + "\n")
+            print(study.positions_table(runs, task, variants, args.reference) + "\n")
     if "kalpha" in parts:
         for task in tasks:
             print(f"{task}: Hop-Diffused accuracy, K x alpha (BFS order, {len(seeds)} seeds)\n")
@@ -151,14 +154,14 @@ def report_saved(args) -> int:
         print(f"{name}: {len(loaded)} runs, budget {saved.get('budget', '?')}, {wall}")
         runs += loaded
     tasks = [task for task in study.STUDY_TASKS if any(run.task == task for run in runs)]
-    variants = [name for name in study.STUDY_VARIANTS if any(run.name == name for run in runs)]
+    variants = [name for name in args.variants.split(",") if any(run.name == name for run in runs)]
     seeds = sorted({run.seed for run in runs})
     if "positions" in parts:
         for task in tasks:
             print(
                 f"\n{task}: accuracy, both slot orders ({len(seeds)} seeds; * = BFS-trained model, shuffled test)\n"
             )
-            print(study.positions_table(runs, task, variants))
+            print(study.positions_table(runs, task, variants, args.reference))
     if "kalpha" in parts:
         for task in sorted(
             {run.task for run in runs if run.name.startswith("K")}, key=study.STUDY_TASKS.index

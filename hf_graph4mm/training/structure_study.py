@@ -314,8 +314,13 @@ def _cell(summary: dict | None, with_p: bool = True) -> str:
     return text
 
 
-def positions_table(runs: Sequence[StudyRun], task: str, names: Sequence[str] = STUDY_VARIANTS) -> str:
-    """One task: a row per variant; accuracy in both orders (vs Hop-Diffused in the same order), positions.
+def positions_table(
+    runs: Sequence[StudyRun],
+    task: str,
+    names: Sequence[str] = STUDY_VARIANTS,
+    reference: str = "hop_diffused",
+) -> str:
+    """One task: a row per variant; accuracy in both orders (vs ``reference`` in the same order), positions.
 
     A shuffled cell taken from the BFS-trained model (:func:`order_invariant_runs`) is marked ``*``.
     """
@@ -327,8 +332,8 @@ def positions_table(runs: Sequence[StudyRun], task: str, names: Sequence[str] = 
         cells, summaries = [], {}
         for order in ORDERS:
             ours = groups.get((task, name, order))
-            reference = groups.get((task, "hop_diffused", order))
-            summaries[order] = cell_summary(ours, reference) if ours else None
+            theirs = groups.get((task, reference, order))
+            summaries[order] = cell_summary(ours, theirs) if ours else None
             marker = "*" if ours and all(run.derived for run in ours) else ""
             cells.append(_cell(summaries[order]) + marker)
         shift_text = "—"
