@@ -153,6 +153,7 @@ def report_saved(args) -> int:
         wall = f"wall {saved['wall_s']:.0f} s" if "wall_s" in saved else "partial (the jobs finished so far)"
         print(f"{name}: {len(loaded)} runs, budget {saved.get('budget', '?')}, {wall}")
         runs += loaded
+    parts &= set(args.parts.split(","))  # --parts kalpha: the grid alone (K = 2, alpha = 0.1 from positions runs)
     tasks = [task for task in study.STUDY_TASKS if any(run.task == task for run in runs)]
     variants = [name for name in args.variants.split(",") if any(run.name == name for run in runs)]
     seeds = sorted({run.seed for run in runs})
