@@ -70,8 +70,10 @@ def _sample_prediction(checkpoint: Path) -> tuple[str, str, str]:
 
 # One sentence under the demo's one-seed ablation table: what the full study found and where it is.
 STUDY_FINDING = (
-    "One seed, a short budget: see benchmarks/RESULTS.md, section 'Structure study', for the full study "
-    "(5 seeds per cell, both node-slot orders, a relational task, K x alpha, Dirichlet energy)."
+    "This one-seed, short-budget table is a smoke test; the full study (5 seeds per cell, node slots also "
+    "shuffled; benchmarks/RESULTS.md, section 'Structure study') found MMGL concat's lead to be slot order "
+    "(chance once shuffled), hop embeddings the only structure that helped (in some seeds), Hop-Diffused no "
+    "better than no structure, and no variant solving the relational task."
 )
 
 
