@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.machine_state import machine_state  # noqa: E402
 from benchmarks.published_baselines import gsit_inputs, length_fractions  # noqa: E402
-from benchmarks.timing import step  # noqa: E402
+from benchmarks.timing import time_round_robin  # noqa: E402
 from hf_graph4mm import GsiTConfig, GsiTForSequenceClassification  # noqa: E402
 from hf_graph4mm.kernels.interlaced import sdpa  # noqa: E402
 
@@ -44,21 +44,6 @@ def forced(path: str, run):
             sdpa.ROWS_MIN_SAVING.update(saved)
 
     return wrapped
-
-
-def time_alternating(runs: dict, rounds: int, clock) -> dict:
-    """Fastest ``clock()`` seconds of each run over ``rounds`` rounds, every run once per round (after one
-    warm-up each). ``time.process_time`` (this process's CPU seconds) keeps other jobs' load out of a
-    one-thread measurement; with several threads it adds their busy-waits, so use the wall clock there."""
-    for run in runs.values():
-        step(run, (), False)
-    best = dict.fromkeys(runs, float("inf"))
-    for _ in range(rounds):
-        for name, run in runs.items():
-            start = clock()
-            step(run, (), False)
-            best[name] = min(best[name], clock() - start)
-    return best
 
 
 def score_ratio(config, inputs) -> float:
@@ -130,8 +115,8 @@ def main(argv=None) -> None:
                 return model(**inputs).logits
 
         for name, run in (("training", training_step), ("inference", inference)):
-            runs = {path: forced(path, run) for path in FORCED}
-            seconds = time_alternating(runs, args.rounds, clock)
+            runs = {path: (forced(path, run), (), False) for path in FORCED}
+            seconds = time_round_robin(runs, "cpu", args.rounds, warmups=1, clock=clock)
             print(
                 f"| {share:.2f} | {ratio:.2f} | {name} | {seconds['padded'] * 1e3:.0f} | "
                 f"{seconds['rows'] * 1e3:.0f} | {seconds['padded'] / seconds['rows']:.2f} |"

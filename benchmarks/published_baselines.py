@@ -36,6 +36,7 @@ import argparse
 import inspect
 import math
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -168,6 +169,10 @@ def try_row(rows: list[Row], build: Callable[..., Row], label: str, *args) -> No
         rows.append(Row(label, note=f"failed: {type(error).__name__}: {str(error)[:150]}"))
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+CLOCK = ["wall"]  # set by --clock
+
+
 def measure_rows(rows: list[Row], rounds: int) -> None:
     """Fill in time and peak. Round-robin: every row runs once per round and keeps its fastest
     time, so a burst of load from other jobs hits all rows alike instead of one row's repeats."""
@@ -187,7 +192,7 @@ def measure_rows(rows: list[Row], rounds: int) -> None:
         note = _NOTES.setdefault(row.kind, note) if row.kind and note else note or _NOTES.get(row.kind, "")
         row.note = "; ".join(part for part in (row.note, note) if part)
     live = {row.label: (row.run, row.inputs, row.needs_grad) for row in rows if row.run is not None}
-    seconds = time_round_robin(live, "cpu", rounds, warmups=0)
+    seconds = time_round_robin(live, "cpu", rounds, warmups=0, clock=CLOCKS[CLOCK[0]])
     for row in rows:
         row.seconds = seconds.get(row.label, row.seconds)
 
@@ -256,7 +261,9 @@ def gsit_inputs(config, batch: int, generator, fractions: torch.Tensor | None):
     """Random MOSI-shaped features (zero past each real length, as MMSA pads), the lengths (empty with
     no ``fractions``: every step real) and regression labels."""
     features, lengths = {}, {}
-    drawn = None if fractions is None else fractions[torch.randint(len(fractions), (batch,), generator=generator)]
+    drawn = (
+        None if fractions is None else fractions[torch.randint(len(fractions), (batch,), generator=generator)]
+    )
     for index, m in enumerate(MOSI_LENGTHS):
         values = torch.randn(batch, MOSI_LENGTHS[m], config.feature_dims[m], generator=generator)
         if drawn is not None:
@@ -296,7 +303,9 @@ def gsit_rows(base, features: dict, lengths: dict, labels, train: bool) -> list[
     def step_of(model, forward):
         if not train:
             return inference_step(model.eval(), forward)
-        optimizer = torch.optim.Adam(model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay)
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay
+        )
         return train_step(model.train(), optimizer, forward)
 
     published = published_gsit_from_ours(base)
@@ -328,16 +337,20 @@ def gsit_tables(batch: int, rounds: int, fractions: torch.Tensor, source: str, k
     base = GsiTForSequenceClassification(config)
     for padding in ("no padding", "realistic lengths"):
         generator = torch.Generator().manual_seed(1)
-        features, lengths, labels = gsit_inputs(config, batch, generator, fractions if padding != "no padding" else None)
+        features, lengths, labels = gsit_inputs(
+            config, batch, generator, fractions if padding != "no padding" else None
+        )
         for kind in kinds:
             rows = gsit_rows(base, features, lengths, labels, kind == "training")
             measure_rows(rows, rounds)
             what = (
-                "training step (fwd + L1 + bwd + Adam)" if kind == "training" else "inference (eval forward, no grad)"
+                "training step (fwd + L1 + bwd + Adam)"
+                if kind == "training"
+                else "inference (eval forward, no grad)"
             )
             print_table(
                 f"GsiT {what}, published MOSI setting, MOSI 50/375/500, {padding}, batch {batch}, "
-                f"{torch.get_num_threads()} threads, fastest of {rounds} round-robin rounds"
+                f"{torch.get_num_threads()} threads, fastest of {rounds} round-robin rounds, {CLOCK[0]} clock"
                 + (f"; {source}" if padding != "no padding" else ""),
                 rows,
             )
@@ -413,7 +426,7 @@ def graph4mm_table(batch: int, nodes: int, rounds: int) -> None:
     measure_rows(rows, rounds)
     print_table(
         f"Graph4MM structure module, fwd + bwd, d 768, 12 heads, B{batch} x N{nodes}, "
-        f"{torch.get_num_threads()} threads, fastest of {rounds} round-robin rounds",
+        f"{torch.get_num_threads()} threads, fastest of {rounds} round-robin rounds, {CLOCK[0]} clock",
         rows,
     )
 
@@ -435,7 +448,14 @@ def main(argv=None) -> None:
         help="an MMSA pickle (e.g. the MOSI release's unaligned_50.pkl) to draw realistic lengths from; "
         "default: the bundled synthetic sample",
     )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="cpu: this process's CPU seconds, which leave out other jobs' load (use with --threads 1)",
+    )
     args = parser.parse_args(argv)
+    CLOCK[0] = args.clock
     torch.set_num_threads(args.threads)
     print(f"# torch {torch.__version__}, CPU; machine at start: {machine_state()}")
     if "gsit" in args.models:
@@ -447,7 +467,9 @@ def main(argv=None) -> None:
             graph4mm_table(batch, nodes, 2 * args.rounds if batch == 8 else args.rounds)
     if "gsit" in args.models:
         fractions, source = length_fractions(args.mmsa_pickle)
-        print(f"# GsiTConfig() is the published MOSI setting: {GsiTConfig() == GsiTConfig.from_preset('mosi')}")
+        print(
+            f"# GsiTConfig() is the published MOSI setting: {GsiTConfig() == GsiTConfig.from_preset('mosi')}"
+        )
         for batch in args.gsit_batches:
             gsit_tables(batch, args.rounds, fractions, source, args.gsit_kinds)
     print(f"\n# machine at end: {machine_state()}")

@@ -28,12 +28,16 @@ def step(run, inputs, needs_grad):
     return output
 
 
-def time_round_robin(runs: dict, device: str, repeats: int, statistic: str = "min", warmups: int = 2) -> dict:
+def time_round_robin(
+    runs: dict, device: str, repeats: int, statistic: str = "min", warmups: int = 2, clock=time.perf_counter
+) -> dict:
     """``{name: seconds}`` for ``runs = {name: (run, inputs, needs_grad)}``: every run once per round,
     ``repeats`` rounds after ``warmups`` warm-up steps each.
 
     Interleaving puts a drift of the machine (other jobs, the allocator's state) on every run alike;
     timing all of one run's repeats before the next run's would put a drift on one run only.
+    ``clock=time.process_time`` counts this process's CPU seconds instead of wall seconds: with one
+    thread it leaves out the time other jobs hold the core (with several it adds their busy-waits).
     """
     for run, inputs, needs_grad in runs.values():
         for _ in range(warmups):
@@ -42,10 +46,10 @@ def time_round_robin(runs: dict, device: str, repeats: int, statistic: str = "mi
     times = {name: [] for name in runs}
     for _ in range(repeats):
         for name, (run, inputs, needs_grad) in runs.items():
-            start = time.perf_counter()
+            start = clock()
             step(run, inputs, needs_grad)
             synchronize(device)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     pick = min if statistic == "min" else statistics.median
     return {name: pick(values) for name, values in times.items()}
 
