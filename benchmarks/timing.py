@@ -29,16 +29,17 @@ def step(run, inputs, needs_grad):
 
 
 def time_round_robin(
-    runs: dict, device: str, repeats: int, statistic: str = "min", warmups: int = 2, clock=time.perf_counter
+    runs: dict, device: str, repeats: int, statistic: str = "min", warmups: int = 2, clock=None
 ) -> dict:
     """``{name: seconds}`` for ``runs = {name: (run, inputs, needs_grad)}``: every run once per round,
     ``repeats`` rounds after ``warmups`` warm-up steps each.
 
     Interleaving puts a drift of the machine (other jobs, the allocator's state) on every run alike;
     timing all of one run's repeats before the next run's would put a drift on one run only.
-    ``clock=time.process_time`` counts this process's CPU seconds instead of wall seconds: with one
+    ``clock`` defaults to ``time.perf_counter`` (wall seconds); ``time.process_time`` counts this process's CPU seconds instead of wall seconds: with one
     thread it leaves out the time other jobs hold the core (with several it adds their busy-waits).
     """
+    clock = clock or time.perf_counter
     for run, inputs, needs_grad in runs.values():
         for _ in range(warmups):
             step(run, inputs, needs_grad)
