@@ -157,7 +157,33 @@ class Row:
     kind: str = ""  # which warnings it shares with rows of the same backend
     seconds: float = math.inf
     peak: int = 0
+    flops: int = 0
     note: str = ""
+
+
+def counted_flops(run, inputs, needs_grad) -> int:
+    """The floating-point operations of one step, as ``torch.utils.flop_counter`` counts them (matrix
+    products and attention), with the CPU flash attention ops torch's table lacks counted like its GPU
+    ones: the work a row cannot avoid, to read its time against (a row at its count's ratio is as
+    efficient as the published code, not merely faster)."""
+    from torch.utils import flop_counter
+
+    aten = torch.ops.aten
+    custom = {}
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
+        custom[aten._scaled_dot_product_flash_attention_for_cpu] = (
+            lambda query, key, value, *args, out_val=None, **kwargs: flop_counter.sdpa_flop_count(
+                query, key, value
+            )
+        )
+        custom[aten._scaled_dot_product_flash_attention_for_cpu_backward] = (
+            lambda grad_out, query, key, value, *args, out_val=None, **kwargs: (
+                flop_counter.sdpa_backward_flop_count(grad_out, query, key, value)
+            )
+        )
+    with flop_counter.FlopCounterMode(display=False, custom_mapping=custom) as counter:
+        step(run, inputs, needs_grad)
+    return counter.get_total_flops()
 
 
 def try_row(rows: list[Row], build: Callable[..., Row], label: str, *args) -> None:
@@ -185,6 +211,7 @@ def measure_rows(rows: list[Row], rounds: int) -> None:
                 for _ in range(2):  # warm-up: allocator, caches; the backends' one-time warnings
                     step(row.run, row.inputs, row.needs_grad)
                 row.peak = cpu_peak_bytes(row.run, row.inputs, row.needs_grad)
+                row.flops = counted_flops(row.run, row.inputs, row.needs_grad)
             except Exception as error:
                 row.run, row.note = None, f"failed: {type(error).__name__}: {str(error)[:150]}"
                 continue
@@ -199,16 +226,19 @@ def measure_rows(rows: list[Row], rounds: int) -> None:
 
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
-    print("| row | time ms | x faster than published | peak MiB | peak / published | note |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| row | time ms | x faster than published | GFLOP | published / row GFLOP | peak MiB | "
+        "peak / published | note |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     base = rows[0]
     for row in rows:
         if row.run is None:
-            print(f"| {row.label} | - | - | - | - | {row.note} |")
+            print(f"| {row.label} | - | - | - | - | - | - | {row.note} |")
             continue
         print(
-            f"| {row.label} | {row.seconds * 1e3:.1f} | {base.seconds / row.seconds:.2f} | "
-            f"{row.peak / 2**20:.1f} | {row.peak / base.peak:.2f} | {row.note} |",
+            f"| {row.label} | {row.seconds * 1e3:.1f} | {base.seconds / row.seconds:.2f} | {row.flops / 1e9:.1f} | "
+            f"{base.flops / max(row.flops, 1):.2f} | {row.peak / 2**20:.1f} | {row.peak / base.peak:.2f} | {row.note} |",
             flush=True,
         )
 
