@@ -153,6 +153,8 @@ def report_saved(args) -> int:
         wall = f"wall {saved['wall_s']:.0f} s" if "wall_s" in saved else "partial (the jobs finished so far)"
         print(f"{name}: {len(loaded)} runs, budget {saved.get('budget', '?')}, {wall}")
         runs += loaded
+    runs = [run for run in runs if not run.derived]  # derived again below, also for partial files
+    runs += study.order_invariant_runs(runs)
     parts &= set(args.parts.split(","))  # --parts kalpha: the grid alone (K = 2, alpha = 0.1 from positions runs)
     tasks = [task for task in study.STUDY_TASKS if any(run.task == task for run in runs)]
     variants = [name for name in args.variants.split(",") if any(run.name == name for run in runs)]
