@@ -37,6 +37,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from ..softmax import attention_block
 from .dropped import dropped_attention
 from .layout import InterlacedLayout
 from .patterns import concat_segments
@@ -56,17 +57,18 @@ def _autograd_block(query, key, value, layout: InterlacedLayout, key_segment: in
     """One block as scores, masked softmax and product under autograd (what eager computes, without its
     host check): on the 2-core CPU a training step runs these faster than SDPA's fused CPU backward."""
     scale = 1.0 / math.sqrt(query.shape[-1]) if scaling is None else scaling
+    key_is_real = layout.segment_key_masks[key_segment]
+    if key_is_real is None:  # no padding: exactly eager's block, so the default is never slower than eager
+        return attention_block(query, key, value, None, scale)
     # the strided head views make matmul slow on CPU: scaling q makes it contiguous in the same pass
     scores = torch.matmul(query * scale, key.contiguous().transpose(-1, -2))
-    key_is_real = layout.segment_key_masks[key_segment]
     sample_has_key = None
-    if key_is_real is not None:
-        if layout.segment_lacks_key[key_segment]:
-            sample_has_key, allowed = layout.cached(("sdpa_open_rows", key_segment), lambda: _open_empty_rows(key_is_real))
-        else:
-            allowed = key_is_real[:, None, None, :]
-        blocked = layout.cached(("sdpa_blocked", key_segment, sample_has_key is None), lambda: ~allowed)
-        scores = scores.masked_fill(blocked, float("-inf"))
+    if layout.segment_lacks_key[key_segment]:
+        sample_has_key, allowed = layout.cached(("sdpa_open_rows", key_segment), lambda: _open_empty_rows(key_is_real))
+    else:
+        allowed = key_is_real[:, None, None, :]
+    blocked = layout.cached(("sdpa_blocked", key_segment, sample_has_key is None), lambda: ~allowed)
+    scores = scores.masked_fill(blocked, float("-inf"))
     output = torch.matmul(torch.softmax(scores, dim=-1), value.contiguous())
     return output if sample_has_key is None else torch.where(sample_has_key, output, torch.zeros_like(output))
 
