@@ -155,7 +155,8 @@ def report_saved(args) -> int:
         runs += loaded
     runs = [run for run in runs if not run.derived]  # derived again below, also for partial files
     runs += study.order_invariant_runs(runs)
-    parts &= set(args.parts.split(","))  # --parts kalpha: the grid alone (K = 2, alpha = 0.1 from positions runs)
+    # --parts kalpha: the grid alone (its K = 2, alpha = 0.1 cell from the positions runs)
+    parts &= set(args.parts.split(","))
     tasks = [task for task in study.STUDY_TASKS if any(run.task == task for run in runs)]
     variants = [name for name in args.variants.split(",") if any(run.name == name for run in runs)]
     seeds = sorted({run.seed for run in runs})
