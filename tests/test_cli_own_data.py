@@ -112,7 +112,8 @@ print(json.dumps(trainer.evaluate(data["test"])))
 """
 
 
-@pytest.mark.parametrize("layout", ["npy", "parquet"])
+# npy only: the CLI test above trains on the parquet layout; this one trains on the other
+@pytest.mark.parametrize("layout", ["npy"])
 def test_transformers_trainer_trains_on_own_features_with_the_collator(own_features, tmp_path, layout):
     folder = own_features[2] if layout == "parquet" else own_features[3]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
