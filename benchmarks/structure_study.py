@@ -120,21 +120,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{task}: Hop-Diffused accuracy, K x alpha (BFS order, {len(seeds)} seeds)\n")
             print(study.kalpha_table(runs, task) + "\n")
     if args.plots:
-        from hf_graph4mm.training.study_plots import kalpha_png, loss_curves_png
-
-        folder = Path(args.plots)
-        if "positions" in parts:
-            print(
-                "loss curves:",
-                loss_curves_png(runs, variants, tasks, folder / f"structure_loss_curves{args.plot_tag}.png"),
-            )
-        if "kalpha" in parts:
-            print("K x alpha:", kalpha_png(runs, tasks, folder / f"structure_kalpha{args.plot_tag}.png"))
+        write_plots(args, runs, variants, tasks, parts)
     if args.json:
         Path(args.json).write_text(
             json.dumps({"budget": vars(budget), "wall_s": wall, "runs": [asdict(run) for run in runs]})
         )
     return 0
+
+
+def write_plots(args, runs, variants, tasks, parts) -> None:
+    """The loss curves (``positions``) and the K x alpha panels (``kalpha``: the tasks with grid runs) into
+    ``--plots``, named with ``--plot_tag``."""
+    from hf_graph4mm.training.study_plots import kalpha_png, loss_curves_png
+
+    folder = Path(args.plots)
+    if "positions" in parts:
+        print(
+            "loss curves:",
+            loss_curves_png(runs, variants, tasks, folder / f"structure_loss_curves{args.plot_tag}.png"),
+        )
+    if "kalpha" in parts:
+        kalpha_tasks = [
+            task for task in tasks if any(run.name.startswith("K") and run.task == task for run in runs)
+        ]
+        print("K x alpha:", kalpha_png(runs, kalpha_tasks, folder / f"structure_kalpha{args.plot_tag}.png"))
 
 
 def report_saved(args) -> int:
@@ -173,21 +182,7 @@ def report_saved(args) -> int:
             print(f"\n{task}: Hop-Diffused accuracy, K x alpha (BFS order)\n")
             print(study.kalpha_table(runs, task))
     if args.plots:
-        from hf_graph4mm.training.study_plots import kalpha_png, loss_curves_png
-
-        folder = Path(args.plots)
-        if "positions" in parts:
-            print(
-                "loss curves:",
-                loss_curves_png(runs, variants, tasks, folder / f"structure_loss_curves{args.plot_tag}.png"),
-            )
-        if "kalpha" in parts:
-            kalpha_tasks = [
-                task for task in tasks if any(run.name.startswith("K") and run.task == task for run in runs)
-            ]
-            print(
-                "K x alpha:", kalpha_png(runs, kalpha_tasks, folder / f"structure_kalpha{args.plot_tag}.png")
-            )
+        write_plots(args, runs, variants, tasks, parts)
     return 0
 
 

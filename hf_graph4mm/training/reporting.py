@@ -57,16 +57,17 @@ def loss_curve_png(histories: Mapping[str, list[dict]], path: str | Path) -> Pat
         axis.set_xlabel("step")
         axis.set_ylabel("loss")
         axis.legend()
-    return _save_figure(figure, path)
+    return save_figure(figure, path)
 
 
-def _save_figure(figure, path: str | Path) -> Path:
+def save_figure(figure, path: str | Path, dpi: int = 100) -> Path:
+    """Lay out, write ``figure`` as a PNG at ``path`` (parents created), close it; returns the path."""
     import matplotlib.pyplot as plt
 
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=dpi)
     plt.close(figure)
     return path
 
@@ -97,4 +98,4 @@ def variants_bar_png(
     axis.set_xticks(range(len(names)), [name.replace("_", "\n") for name in names])
     axis.set_ylabel(metric)
     axis.set_title(title or metric)
-    return _save_figure(figure, path)
+    return save_figure(figure, path)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .reporting import save_figure
 from .structure_study import ALPHAS, K_VALUES, StudyRun, group_runs, kalpha_name
 
 
@@ -51,12 +52,7 @@ def loss_curves_png(
         axis.set_ylabel("training loss")
         axis.set_ylim(0, 1.0)
     axes[0][-1].legend(fontsize=7)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)
 
 
 def kalpha_png(runs: Sequence[StudyRun], tasks: Sequence[str], path: str | Path, order: str = "bfs") -> Path:
@@ -84,9 +80,4 @@ def kalpha_png(runs: Sequence[StudyRun], tasks: Sequence[str], path: str | Path,
         axis.set_ylabel("test accuracy")
         axis.set_xticks(K_VALUES)
     axes[0][-1].legend(fontsize=8)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)
